@@ -1,0 +1,156 @@
+/**
+ * The daemon's socket server: accepts API clients and helper wake-up connections on `state/warden.sock`
+ * (mode 0600 inside the 0700 state dir: only the owning user can connect), parses every request with the
+ * contract and dispatches it to the service. A bad message gets an error answer and changes nothing.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { existsSync, unlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { MAX_LINE_BYTES, helperHelloSchema, methods, requestSchema, type Method } from '../api/contract.js';
+import { readLines } from '../api/framing.js';
+import { WardenError, errorMessage } from '../util/errors.js';
+import type { StateLayout } from '../util/paths.js';
+import { Service } from './service.js';
+
+export interface DaemonOptions {
+  /** Exit after this many seconds with no client connected and no run in progress (0 = never). */
+  idleExitSec: number;
+  /** Where progress and faults are written (the daemon log when started on demand). */
+  log: (line: string) => void;
+}
+
+/** True when something accepts connections on the unix socket at `path`. */
+export function socketAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (!existsSync(path)) return resolve(false);
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts the daemon for `layout` and resolves once it listens.
+ * @throws WardenError('daemon-running') when another daemon already serves this state dir.
+ */
+export async function startDaemon(layout: StateLayout, opts: DaemonOptions): Promise<{ server: Server; stop: () => Promise<void> }> {
+  if (await socketAlive(layout.socket)) {
+    throw new WardenError('daemon-running', `a warden daemon already serves ${layout.dir} (socket ${layout.socket})`);
+  }
+  if (existsSync(layout.socket)) unlinkSync(layout.socket); // stale socket of a dead daemon
+  const service = new Service(layout, opts.log);
+  service.recover();
+
+  const clients = new Set<Socket>();
+  let idleTimer: NodeJS.Timeout | null = null;
+  let stopping = false;
+  const server = createServer((sock) => {
+    clients.add(sock);
+    if (idleTimer) clearTimeout(idleTimer);
+    sock.on('close', () => {
+      clients.delete(sock);
+      armIdle();
+    });
+    sock.on('error', () => sock.destroy());
+    serveConnection(sock, service, () => void stop());
+  });
+
+  function armIdle(): void {
+    if (opts.idleExitSec <= 0 || stopping) return;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (clients.size === 0 && !service.busy()) void stop();
+      else armIdle();
+    }, opts.idleExitSec * 1000);
+    idleTimer.unref();
+  }
+
+  async function stop(): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    opts.log('daemon: stopping');
+    for (const c of clients) c.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+    service.close();
+    rmSync(layout.daemonPid, { force: true });
+  }
+
+  const oldUmask = process.umask(0o077); // the socket file is created 0600
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(layout.socket, () => resolve());
+  });
+  process.umask(oldUmask);
+  writeFileSync(layout.daemonPid, `${process.pid}\n`, { mode: 0o600 });
+  opts.log(`daemon: pid ${process.pid} serving ${layout.dir}`);
+  armIdle();
+  return { server, stop };
+}
+
+function serveConnection(sock: Socket, service: Service, shutdown: () => void): void {
+  let helperRun: number | null = null;
+  let first = true;
+  const send = (msg: unknown) => {
+    if (!sock.destroyed) sock.write(JSON.stringify(msg) + '\n');
+  };
+  readLines(
+    sock,
+    MAX_LINE_BYTES,
+    (line) => {
+      if (helperRun !== null) {
+        service.wake(helperRun); // a helper's wake-up byte: new lines in its event log
+        return;
+      }
+      let raw: unknown;
+      try {
+        raw = JSON.parse(line);
+      } catch {
+        send({ id: 0, ok: false, error: { code: 'bad-json', message: 'request is not valid JSON' } });
+        return;
+      }
+      if (first) {
+        first = false;
+        const hello = helperHelloSchema.safeParse(raw);
+        if (hello.success) {
+          helperRun = hello.data.run;
+          service.wake(helperRun);
+          return;
+        }
+      }
+      void handleRequest(raw, service, shutdown).then(send);
+    },
+    () => send({ id: 0, ok: false, error: { code: 'too-large', message: `request over ${MAX_LINE_BYTES} bytes` } }),
+  );
+}
+
+async function handleRequest(raw: unknown, service: Service, shutdown: () => void): Promise<unknown> {
+  const req = requestSchema.safeParse(raw);
+  if (!req.success) {
+    return { id: 0, ok: false, error: { code: 'bad-request', message: req.error.issues.map((i) => i.message).join('; ') } };
+  }
+  const { id, method } = req.data;
+  if (!Object.hasOwn(methods, method)) {
+    return { id, ok: false, error: { code: 'unknown-method', message: `unknown method ${JSON.stringify(method)}` } };
+  }
+  const params = methods[method as Method].params.safeParse(req.data.params ?? {});
+  if (!params.success) {
+    const message = params.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
+    return { id, ok: false, error: { code: 'bad-params', message: `${method}: ${message}` } };
+  }
+  try {
+    if (method === 'shutdown') {
+      setImmediate(shutdown);
+      return { id, ok: true, result: { stopping: true } };
+    }
+    const result = await service.dispatch(method as Method, params.data);
+    return { id, ok: true, result };
+  } catch (err) {
+    if (err instanceof WardenError) {
+      return { id, ok: false, error: { code: err.code, message: err.message, details: err.details } };
+    }
+    return { id, ok: false, error: { code: 'internal', message: errorMessage(err) } };
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * What the daemon does for each API method. It owns the journal (the only SQLite writer), the blob store and
+ * the per-run files, and it ingests each run's event log when the helper wakes it.
+ */
+import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Method } from '../api/contract.js';
+import { methods } from '../api/contract.js';
+import type { z } from 'zod';
+import { WardenError, errorMessage } from '../util/errors.js';
+import { defaultPolicyDir, helperBinary, type StateLayout } from '../util/paths.js';
+import { Journal } from '../journal/journal.js';
+import { BlobStore } from '../blobs/store.js';
+import { ingestRun, ingestAll } from '../journal/ingest.js';
+import { loadPolicy, compileTable, ruleSummary, PolicyError, formatIssue } from '../policy/index.js';
+import { planRollback } from '../rollback/plan.js';
+import { applyRollback } from '../rollback/apply.js';
+
+type P<M extends Method> = z.output<(typeof methods)[M]['params']>;
+
+/** Default upper bound for one pre-image (bytes); larger files are listed as irreversible. */
+export const PREIMAGE_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Policy files in effect for a run: the shipped bands, the user's bands in the state dir, then `extra`. */
+export function policyFiles(layout: StateLayout, extra: string[]): string[] {
+  const yamlIn = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((n) => n.endsWith('.yaml') || n.endsWith('.yml'))
+          .sort()
+          .map((n) => join(dir, n))
+      : [];
+  return [...yamlIn(defaultPolicyDir), ...yamlIn(layout.policies), ...extra];
+}
+
+export class Service {
+  readonly journal: Journal;
+  readonly blobs: BlobStore;
+  private running = new Set<number>();
+  private ingestQueued = new Set<number>();
+
+  constructor(
+    readonly layout: StateLayout,
+    private readonly log: (line: string) => void,
+  ) {
+    this.journal = new Journal(layout.db);
+    this.blobs = new BlobStore(layout.blobs, this.journal);
+  }
+
+  /** At start: ingests whatever runs left in their event logs while no daemon was there (spooled events). */
+  recover(): void {
+    const n = ingestAll(this.journal, this.blobs, this.layout.dir);
+    if (n > 0) this.log(`daemon: recovered ${n} event lines left by runs while the daemon was down`);
+  }
+
+  /** True while a run is in progress (the idle timer must not stop the daemon then). */
+  busy(): boolean {
+    return this.running.size > 0;
+  }
+
+  /** A helper flushed new lines for `run`: ingest them soon (coalesced). */
+  wake(run: number): void {
+    if (this.ingestQueued.has(run)) return;
+    this.ingestQueued.add(run);
+    setImmediate(() => {
+      this.ingestQueued.delete(run);
+      try {
+        this.ingest(run);
+      } catch (err) {
+        this.log(`daemon: ingest of run ${run} failed: ${errorMessage(err)}`);
+      }
+    });
+  }
+
+  close(): void {
+    this.journal.close();
+  }
+
+  private ingest(run: number) {
+    return ingestRun(this.journal, this.blobs, {
+      runId: run,
+      eventsPath: join(this.layout.runs, String(run), 'events.ndjson'),
+      stageDir: join(this.layout.stage, String(run)),
+    });
+  }
+
+  private runId(ref: number | 'last'): number {
+    const run = this.journal.getRun(ref);
+    if (!run) throw new WardenError('no-such-run', ref === 'last' ? 'there are no runs yet' : `no run with id ${ref}`, 2);
+    return run.id;
+  }
+
+  async dispatch<M extends Method>(method: M, params: P<M>): Promise<unknown> {
+    switch (method) {
+      case 'status':
+        return this.status();
+      case 'run.start':
+        return this.startRun(params as P<'run.start'>);
+      case 'run.finish':
+        return this.finishRun(params as P<'run.finish'>);
+      case 'runs.list':
+        return this.journal.listRuns({ limit: (params as P<'runs.list'>).limit });
+      case 'run.get': {
+        const id = this.runId((params as P<'run.get'>).run);
+        return { run: this.journal.getRun(id), summary: this.journal.runSummary(id) };
+      }
+      case 'run.log': {
+        const p = params as P<'run.log'>;
+        const id = this.runId(p.run);
+        const events = this.journal.events(id, { afterSeq: p.afterSeq, limit: p.limit, op: p.op });
+        const pids = [...new Set(events.map((e) => e.pid))];
+        const chains = Object.fromEntries(pids.map((pid) => [pid, this.journal.processChain(id, pid)]));
+        return { run: this.journal.getRun(id), events, chains };
+      }
+      case 'rollback.plan': {
+        const p = params as P<'rollback.plan'>;
+        const id = this.runId(p.run);
+        this.ingest(id);
+        return planRollback(this.journal, id, { paths: p.paths });
+      }
+      case 'rollback.apply': {
+        const p = params as P<'rollback.apply'>;
+        const id = this.runId(p.run);
+        if (this.running.has(id)) throw new WardenError('run-active', `run ${id} is still running; roll it back after it ends`, 2);
+        this.ingest(id);
+        const plan = planRollback(this.journal, id, { paths: p.paths });
+        return applyRollback(this.journal, this.blobs, plan, { stateDir: this.layout.dir, force: p.force });
+      }
+      case 'policy.show': {
+        const p = params as P<'policy.show'>;
+        return ruleSummary(this.loadPolicies(p.policies));
+      }
+      default:
+        throw new WardenError('unknown-method', `method ${method} is not served by this daemon`);
+    }
+  }
+
+  private status() {
+    return {
+      pid: process.pid,
+      state: this.layout.dir,
+      runsInProgress: [...this.running],
+      helper: existsSync(helperBinary('warden-supervise')) ? helperBinary('warden-supervise') : null,
+      lastRun: this.journal.getRun('last') ?? null,
+    };
+  }
+
+  private loadPolicies(extra: string[]) {
+    try {
+      return loadPolicy(policyFiles(this.layout, extra));
+    } catch (err) {
+      if (err instanceof PolicyError) {
+        throw new WardenError('policy-invalid', err.issues.map(formatIssue).join('\n'), 2, err.issues);
+      }
+      throw err;
+    }
+  }
+
+  private startRun(p: P<'run.start'>) {
+    const helper = helperBinary('warden-supervise');
+    if (!existsSync(helper)) {
+      throw new WardenError('helper-missing', `the helper ${helper} is not built: run \`npm run build\` in the warden checkout`);
+    }
+    const policy = this.loadPolicies(p.policies);
+    const run = this.journal.createRun({ argv: p.argv, cwd: p.cwd, workspace: p.workspace });
+    const runDir = join(this.layout.runs, String(run));
+    const stageDir = join(this.layout.stage, String(run));
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    mkdirSync(stageDir, { recursive: true, mode: 0o700 });
+    const events = join(runDir, 'events.ndjson');
+    const table = compileTable(
+      policy,
+      { workspace: p.workspace, home: p.home, tmp: p.tmp, state: this.layout.dir },
+      {
+        run,
+        state: this.layout.dir,
+        socket: this.layout.socket,
+        events,
+        stage: stageDir,
+        home: p.home,
+        workspace: p.workspace,
+        preimageMax: PREIMAGE_MAX_BYTES,
+        landlock: p.landlock,
+      },
+    );
+    const tablePath = join(runDir, 'table');
+    writeFileSync(tablePath, table, { mode: 0o600 });
+    this.running.add(run);
+    this.log(`daemon: run ${run} started: ${JSON.stringify(p.argv)} in ${p.workspace}`);
+    return { run, table: tablePath, events, stage: stageDir, helper };
+  }
+
+  private finishRun(p: P<'run.finish'>) {
+    this.ingest(p.run);
+    this.journal.endRun(p.run, { exitCode: p.exitCode, signal: p.signal });
+    this.running.delete(p.run);
+    this.log(`daemon: run ${p.run} finished (exit ${p.exitCode ?? p.signal})`);
+    return { run: this.journal.getRun(p.run), summary: this.journal.runSummary(p.run) };
+  }
+}
