@@ -1,0 +1,15 @@
+/* Path glob matcher with the exact semantics of WIRE.md §1 (rule kind path). */
+#ifndef WARDEN_GLOB_H
+#define WARDEN_GLOB_H
+
+/*
+ * glob_match - does absolute PATH match PATTERN?
+ * Syntax: '*' any run of chars except '/', '?' one char except '/',
+ * '[...]' / '[!...]' ('^' accepted too) classes that never match '/',
+ * '**' as a whole segment matches zero or more segments, a trailing
+ * "dir/ **" (no space) also matches the directory itself, '\' escapes the next char.
+ * Names starting with '.' get no special treatment. Returns 1 or 0.
+ */
+int glob_match(const char *pattern, const char *path);
+
+#endif
