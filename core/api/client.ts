@@ -19,8 +19,12 @@ export class DaemonClient {
       (line) => this.onLine(line),
       () => this.failAll(new WardenError('daemon-protocol', 'daemon sent an oversize answer')),
     );
-    sock.on('close', () => this.failAll(new WardenError('daemon-gone', 'the warden daemon closed the connection')));
-    sock.on('error', (err) => this.failAll(new WardenError('daemon-gone', `daemon connection failed: ${err.message}`)));
+    sock.on('close', () =>
+      this.failAll(new WardenError('daemon-gone', 'the warden daemon closed the connection')),
+    );
+    sock.on('error', (err) =>
+      this.failAll(new WardenError('daemon-gone', `daemon connection failed: ${err.message}`)),
+    );
   }
 
   /**

@@ -58,7 +58,9 @@ export const methods = {
       .strict(),
   },
   'policy.show': {
-    params: z.object({ workspace: z.string().startsWith('/').optional(), policies: z.array(z.string()).default([]) }).strict(),
+    params: z
+      .object({ workspace: z.string().startsWith('/').optional(), policies: z.array(z.string()).default([]) })
+      .strict(),
   },
   shutdown: { params: z.object({}).strict() },
 } as const;
@@ -75,7 +77,9 @@ export const requestSchema = z
   .strict();
 
 /** First line a helper sends on its socket connection; afterwards each `\n` byte means "new events logged". */
-export const helperHelloSchema = z.object({ t: z.literal('hello'), run: z.number().int().positive() }).strict();
+export const helperHelloSchema = z
+  .object({ t: z.literal('hello'), run: z.number().int().positive() })
+  .strict();
 
 export const errorSchema = z.object({
   code: z.string(),

@@ -11,13 +11,18 @@ export interface GlobalOpts {
 }
 
 /** Opens the state dir (creating it) and connects to its daemon, starting one on demand. */
-export async function connectDaemon(opts: GlobalOpts): Promise<{ layout: StateLayout; client: DaemonClient }> {
+export async function connectDaemon(
+  opts: GlobalOpts,
+): Promise<{ layout: StateLayout; client: DaemonClient }> {
   const layout = ensureStateDir(chooseStateDir(opts.state));
   return { layout, client: await ensureDaemon(layout) };
 }
 
 /** Runs `fn` with a daemon client and closes it afterwards. */
-export async function withDaemon<T>(opts: GlobalOpts, fn: (c: DaemonClient, layout: StateLayout) => Promise<T>): Promise<T> {
+export async function withDaemon<T>(
+  opts: GlobalOpts,
+  fn: (c: DaemonClient, layout: StateLayout) => Promise<T>,
+): Promise<T> {
   const { layout, client } = await connectDaemon(opts);
   try {
     return await fn(client, layout);
@@ -42,7 +47,11 @@ export function fail(err: unknown): void {
 export function parseRunRef(value: string): number | 'last' {
   if (value === 'last') return 'last';
   if (/^[1-9][0-9]*$/.test(value)) return Number(value);
-  throw new WardenError('bad-run', `--run takes a run id (a positive number) or "last", not ${JSON.stringify(value)}`, 2);
+  throw new WardenError(
+    'bad-run',
+    `--run takes a run id (a positive number) or "last", not ${JSON.stringify(value)}`,
+    2,
+  );
 }
 
 /** Formats a millisecond epoch as local `YYYY-MM-DD HH:MM:SS`. */

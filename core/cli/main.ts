@@ -17,31 +17,45 @@ import { WardenError } from '../util/errors.js';
 import { DaemonClient } from '../api/client.js';
 import { existsSync } from 'node:fs';
 
-const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string })
+  .version;
 const program = new Command();
 program
   .name('warden')
   .description('A local guardian for AI coding agents: supervise, journal, roll back.')
   .version(version)
-  .showHelpAfterError('(run with --help for usage)');
+  .showHelpAfterError('(run with --help for usage)')
+  .enablePositionalOptions();
 
 const stateOption = () =>
   new Option('--state <dir>', 'state dir (default: $WARDEN_STATE, else $XDG_STATE_HOME/warden)');
 
 program
   .command('run')
-  .description('run a command under supervision: journal its side effects with pre-images, enforce the policy')
+  .description(
+    'run a command under supervision: journal its side effects with pre-images, enforce the policy',
+  )
   .usage('[options] -- <command> [args...]')
   .option('--workspace <dir>', 'the workspace the agent may change (default: current directory)')
-  .option('--policy <file>', 'extra policy file, evaluated by its band (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+  .option(
+    '--policy <file>',
+    'extra policy file, evaluated by its band (repeatable)',
+    (v: string, acc: string[]) => [...acc, v],
+    [],
+  )
   .addOption(stateOption())
   .option('--no-landlock', 'do not apply the Landlock wall (tests of the seccomp layer only)')
   .option('-q, --quiet', 'do not print the run summary')
   .argument('<command...>', 'the command to run, after --')
   .passThroughOptions()
-  .action(async (cmd: string[], opts: { workspace?: string; policy: string[]; state?: string; landlock: boolean; quiet?: boolean }) => {
-    process.exitCode = await runCommand(cmd, opts);
-  });
+  .action(
+    async (
+      cmd: string[],
+      opts: { workspace?: string; policy: string[]; state?: string; landlock: boolean; quiet?: boolean },
+    ) => {
+      process.exitCode = await runCommand(cmd, opts);
+    },
+  );
 
 program
   .command('runs')
@@ -66,13 +80,18 @@ program
   .command('log')
   .description('the timeline of a run: every side effect, its decision, rule and pre-image')
   .option('--run <id>', 'run id or "last"', 'last')
-  .option('--op <op>', 'only events with this op (write, create, delete, rename, mkdir, chmod, exec, connect)')
+  .option(
+    '--op <op>',
+    'only events with this op (write, create, delete, rename, mkdir, chmod, exec, connect)',
+  )
   .option('--limit <n>', 'at most this many events', (v) => Number(v), 100000)
   .option('--json', 'machine-readable output')
   .addOption(stateOption())
   .action(async (opts: GlobalOpts & { run: string; op?: string; limit: number; json?: boolean }) =>
     withDaemon(opts, async (c) => {
-      const data = logResult.parse(await c.call('run.log', { run: parseRunRef(opts.run), limit: opts.limit, op: opts.op }));
+      const data = logResult.parse(
+        await c.call('run.log', { run: parseRunRef(opts.run), limit: opts.limit, op: opts.op }),
+      );
       if (opts.json) printJson(data);
       else process.stdout.write(renderLog(data));
     }),
@@ -80,40 +99,56 @@ program
 
 program
   .command('rollback')
-  .description('restore the files a run changed: shows the plan, then applies it (lossless: displaced files are kept)')
+  .description(
+    'restore the files a run changed: shows the plan, then applies it (lossless: displaced files are kept)',
+  )
   .requiredOption('--run <id>', 'run id or "last"')
-  .option('--path <glob>', 'only paths matching this glob (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+  .option(
+    '--path <glob>',
+    'only paths matching this glob (repeatable)',
+    (v: string, acc: string[]) => [...acc, v],
+    [],
+  )
   .option('--dry-run', 'show the plan only')
   .option('--yes', 'apply without asking')
   .option('--json', 'machine-readable output')
   .addOption(stateOption())
-  .action(async (opts: GlobalOpts & { run: string; path: string[]; dryRun?: boolean; yes?: boolean; json?: boolean }) =>
-    withDaemon(opts, async (c) => {
-      const run = parseRunRef(opts.run);
-      const paths = opts.path.map((p) => (p.startsWith('/') || p.startsWith('**') ? p : join(process.cwd(), p)));
-      const plan = await c.call('rollback.plan', { run, paths });
-      if (opts.dryRun) {
-        if (opts.json) printJson(plan);
-        else process.stdout.write(renderPlan(plan));
-        return;
-      }
-      if (!opts.json) process.stdout.write(renderPlan(plan));
-      if (!opts.yes) {
-        if (!process.stdin.isTTY) {
-          throw new WardenError('confirm', 'not applying without confirmation: pass --yes (or --dry-run to only see the plan)', 2);
-        }
-        const rl = createInterface({ input: process.stdin, output: process.stdout });
-        const answer = await rl.question('Apply this rollback? [y/N] ');
-        rl.close();
-        if (!/^y(es)?$/i.test(answer.trim())) {
-          process.stdout.write('Nothing changed.\n');
+  .action(
+    async (
+      opts: GlobalOpts & { run: string; path: string[]; dryRun?: boolean; yes?: boolean; json?: boolean },
+    ) =>
+      withDaemon(opts, async (c) => {
+        const run = parseRunRef(opts.run);
+        const paths = opts.path.map((p) =>
+          p.startsWith('/') || p.startsWith('**') ? p : join(process.cwd(), p),
+        );
+        const plan = await c.call('rollback.plan', { run, paths });
+        if (opts.dryRun) {
+          if (opts.json) printJson(plan);
+          else process.stdout.write(renderPlan(plan));
           return;
         }
-      }
-      const result = await c.call('rollback.apply', { run, paths });
-      if (opts.json) printJson(result);
-      else process.stdout.write(renderRollbackResult(result));
-    }),
+        if (!opts.json) process.stdout.write(renderPlan(plan));
+        if (!opts.yes) {
+          if (!process.stdin.isTTY) {
+            throw new WardenError(
+              'confirm',
+              'not applying without confirmation: pass --yes (or --dry-run to only see the plan)',
+              2,
+            );
+          }
+          const rl = createInterface({ input: process.stdin, output: process.stdout });
+          const answer = await rl.question('Apply this rollback? [y/N] ');
+          rl.close();
+          if (!/^y(es)?$/i.test(answer.trim())) {
+            process.stdout.write('Nothing changed.\n');
+            return;
+          }
+        }
+        const result = await c.call('rollback.apply', { run, paths });
+        if (opts.json) printJson(result);
+        else process.stdout.write(renderRollbackResult(result));
+      }),
   );
 
 const policy = program.command('policy').description('check and show policies');
@@ -132,12 +167,19 @@ policy
 policy
   .command('show')
   .description('the rules in effect, in evaluation order (first match wins)')
-  .option('--policy <file>', 'include an extra policy file (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+  .option(
+    '--policy <file>',
+    'include an extra policy file (repeatable)',
+    (v: string, acc: string[]) => [...acc, v],
+    [],
+  )
   .option('--json', 'machine-readable output')
   .addOption(stateOption())
   .action(async (opts: GlobalOpts & { policy: string[]; json?: boolean }) =>
     withDaemon(opts, async (c) => {
-      const rules = (await c.call('policy.show', { policies: opts.policy.map((p) => join(process.cwd(), p)) })) as {
+      const rules = (await c.call('policy.show', {
+        policies: opts.policy.map((p) => join(process.cwd(), p)),
+      })) as {
         id: string;
         band: string;
         decision: string;
@@ -146,7 +188,9 @@ policy
       }[];
       if (opts.json) return printJson(rules);
       for (const r of rules) {
-        process.stdout.write(`${r.band.padEnd(14)} ${r.id.padEnd(30)} ${r.decision.padEnd(6)} ${r.ops.join(',')}  ${r.patterns.join(' ')}\n`);
+        process.stdout.write(
+          `${r.band.padEnd(14)} ${r.id.padEnd(30)} ${r.decision.padEnd(6)} ${r.ops.join(',')}  ${r.patterns.join(' ')}\n`,
+        );
       }
     }),
   );
@@ -178,7 +222,12 @@ program
 program
   .command('daemon')
   .description('run the daemon in the foreground (normally started on demand by `warden run`)')
-  .option('--idle-exit <seconds>', 'exit after this long with no client and no run (0 = never)', (v) => Number(v), 0)
+  .option(
+    '--idle-exit <seconds>',
+    'exit after this long with no client and no run (0 = never)',
+    (v) => Number(v),
+    0,
+  )
   .option('--stop', 'stop the running daemon instead')
   .addOption(stateOption())
   .action(async (opts: GlobalOpts & { idleExit: number; stop?: boolean }) => {

@@ -18,20 +18,32 @@ export function renderPlan(plan: unknown): string {
   const out = [`Rollback plan for run ${p.run ?? '?'}: ${steps.length} step(s)`];
   for (const s of steps) {
     const target = s.path2 ? `${showPath(s.path2)} -> ${showPath(s.path)}` : showPath(s.path);
-    out.push(`  ${s.action.padEnd(10)} ${target}${s.note ? `  (${s.note})` : ''}${s.seq ? `  [event #${s.seq}]` : ''}`);
+    out.push(
+      `  ${s.action.padEnd(10)} ${target}${s.note ? `  (${s.note})` : ''}${s.seq ? `  [event #${s.seq}]` : ''}`,
+    );
   }
-  for (const s of p.irreversible ?? []) out.push(`  cannot    ${showPath(s.path)}  (${s.note ?? 'irreversible'})`);
+  for (const s of p.irreversible ?? [])
+    out.push(`  cannot    ${showPath(s.path)}  (${s.note ?? 'irreversible'})`);
   if (steps.length === 0) out.push('  nothing to restore');
   return out.join('\n') + '\n';
 }
 
 /** What an applied rollback did. */
 export function renderRollbackResult(result: unknown): string {
-  const r = result as { rollbackId?: number; applied?: number; skipped?: number; movedAside?: string[]; errors?: { path: string; message: string }[] };
+  const r = result as {
+    rollbackId?: number;
+    applied?: number;
+    skipped?: number;
+    movedAside?: string[];
+    errors?: { path: string; message: string }[];
+  };
   const out = [
     `Rollback ${r.rollbackId ?? '?'}: ${r.applied ?? 0} step(s) applied, ${r.skipped ?? 0} skipped.`,
   ];
-  if (r.movedAside?.length) out.push(`  ${r.movedAside.length} path(s) that were in the way were moved aside into the state dir, not deleted.`);
+  if (r.movedAside?.length)
+    out.push(
+      `  ${r.movedAside.length} path(s) that were in the way were moved aside into the state dir, not deleted.`,
+    );
   for (const e of r.errors ?? []) out.push(`  error: ${showPath(e.path)}: ${e.message}`);
   return out.join('\n') + '\n';
 }

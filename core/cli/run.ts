@@ -65,7 +65,12 @@ export function tempDirs(): string[] {
 
 /** Runs `argv` under supervision and resolves with the exit code `warden run` should exit with. */
 export async function runCommand(argv: string[], opts: RunOpts): Promise<number> {
-  if (argv.length === 0) throw new WardenError('usage', 'nothing to run: give the command after `--`, e.g. `warden run -- rm -rf build`', 2);
+  if (argv.length === 0)
+    throw new WardenError(
+      'usage',
+      'nothing to run: give the command after `--`, e.g. `warden run -- rm -rf build`',
+      2,
+    );
   const layout = ensureStateDir(chooseStateDir(opts.state));
   const cwd = process.cwd();
   const workspace = realDir(resolve(opts.workspace ?? cwd), 'workspace');
@@ -88,10 +93,12 @@ export async function runCommand(argv: string[], opts: RunOpts): Promise<number>
   // this process alone are forwarded, and we stay alive to finish the run's journal.
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward);
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res, rej) => {
-    child.once('error', rej);
-    child.once('exit', (code, signal) => res({ code, signal }));
-  });
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (res, rej) => {
+      child.once('error', rej);
+      child.once('exit', (code, signal) => res({ code, signal }));
+    },
+  );
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, forward);
 
   let finished;

@@ -8,12 +8,12 @@ import { formatTime, showArgv, showPath } from './common.js';
 export const runRow = z
   .object({
     id: z.number(),
-    started_at: z.number(),
-    ended_at: z.number().nullable(),
+    startedAt: z.number(),
+    endedAt: z.number().nullable(),
     argv: z.array(z.string()),
-    workspace: z.string(),
+    workspace: z.string().nullable(),
     status: z.string(),
-    exit_code: z.number().nullable(),
+    exitCode: z.number().nullable(),
   })
   .passthrough();
 
@@ -26,15 +26,17 @@ export const eventRow = z
     path: z.string().nullable(),
     path2: z.string().nullable().optional(),
     decision: z.string(),
-    rule_id: z.string().nullable(),
+    ruleId: z.string().nullable(),
     errno: z.number().nullable().optional(),
     pre: z.unknown().optional(),
-    pre_sha: z.string().nullable().optional(),
+    preSha: z.string().nullable().optional(),
     argv: z.array(z.string()).nullable().optional(),
   })
   .passthrough();
 
-const chainEntry = z.object({ pid: z.number(), argv: z.array(z.string()).nullable().optional() }).passthrough();
+const chainEntry = z
+  .object({ pid: z.number(), argv: z.array(z.string()).nullable().optional() })
+  .passthrough();
 export const logResult = z.object({
   run: runRow,
   events: z.array(eventRow),
@@ -46,7 +48,10 @@ export const summaryShape = z
   .passthrough();
 
 /** One line per run, newest first. */
-export function renderRuns(rows: z.infer<typeof runRow>[], summaries: Map<number, z.infer<typeof summaryShape>>): string {
+export function renderRuns(
+  rows: z.infer<typeof runRow>[],
+  summaries: Map<number, z.infer<typeof summaryShape>>,
+): string {
   if (rows.length === 0) return 'No runs yet. Start one with `warden run -- <command>`.\n';
   const lines = ['RUN  STARTED              STATUS   EXIT  EVENTS  DENIED  PRE-IMAGES  COMMAND'];
   for (const r of rows) {
@@ -54,9 +59,9 @@ export function renderRuns(rows: z.infer<typeof runRow>[], summaries: Map<number
     lines.push(
       [
         String(r.id).padEnd(4),
-        formatTime(r.started_at).padEnd(20),
+        formatTime(r.startedAt).padEnd(20),
         r.status.padEnd(8),
-        String(r.exit_code ?? '-').padEnd(5),
+        String(r.exitCode ?? '-').padEnd(5),
         String(s?.events ?? '-').padEnd(7),
         String(s?.denied ?? '-').padEnd(7),
         String(s?.preimages ?? '-').padEnd(11),
@@ -68,7 +73,13 @@ export function renderRuns(rows: z.infer<typeof runRow>[], summaries: Map<number
 }
 
 function preKind(pre: unknown): string {
-  if (pre && typeof pre === 'object' && 'kind' in pre && typeof pre.kind === 'string' && pre.kind !== 'none') {
+  if (
+    pre &&
+    typeof pre === 'object' &&
+    'kind' in pre &&
+    typeof pre.kind === 'string' &&
+    pre.kind !== 'none'
+  ) {
     return `pre-image:${pre.kind}`;
   }
   return '';
@@ -79,7 +90,7 @@ export function renderLog(data: z.infer<typeof logResult>): string {
   const r = data.run;
   const out = [
     `Run ${r.id}: ${showArgv(r.argv)}`,
-    `  workspace ${r.workspace} · started ${formatTime(r.started_at)} · ${r.status}${r.exit_code !== null ? ` (exit ${r.exit_code})` : ''}`,
+    `  workspace ${r.workspace ?? '-'} · started ${formatTime(r.startedAt)} · ${r.status}${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''}`,
   ];
   if (data.events.length === 0) out.push('  (no side effects recorded)');
   for (const e of data.events) {
@@ -89,7 +100,7 @@ export function renderLog(data: z.infer<typeof logResult>): string {
     const err = e.errno ? ` errno=${e.errno}` : '';
     const what = e.op === 'exec' && e.argv ? showArgv(e.argv) : paths;
     out.push(
-      `  #${String(e.seq).padEnd(5)} ${formatTime(e.ts).slice(11)} ${e.op.padEnd(7)} ${e.decision.padEnd(6)} ${what}  [${e.rule_id ?? '-'}${err}] ${preKind(e.pre)}  (${who})`,
+      `  #${String(e.seq).padEnd(5)} ${formatTime(e.ts).slice(11)} ${e.op.padEnd(7)} ${e.decision.padEnd(6)} ${what}  [${e.ruleId ?? '-'}${err}] ${preKind(e.pre)}  (${who})`,
     );
   }
   return out.join('\n') + '\n';

@@ -28,7 +28,14 @@ export async function ensureDaemon(layout: StateLayout, timeoutMs = 15000): Prom
   const logFd = openSync(layout.daemonLog, 'a', 0o600);
   const child = spawn(
     process.execPath,
-    [join(packageRoot, 'bin', 'warden.js'), 'daemon', '--state', layout.dir, '--idle-exit', String(ON_DEMAND_IDLE_SEC)],
+    [
+      join(packageRoot, 'bin', 'warden.js'),
+      'daemon',
+      '--state',
+      layout.dir,
+      '--idle-exit',
+      String(ON_DEMAND_IDLE_SEC),
+    ],
     { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env } },
   );
   closeSync(logFd);
@@ -48,7 +55,12 @@ export async function ensureDaemon(layout: StateLayout, timeoutMs = 15000): Prom
   try {
     return await DaemonClient.connect(layout.socket);
   } catch {
-    const tail = existsSync(layout.daemonLog) ? readFileSync(layout.daemonLog, 'utf8').split('\n').slice(-12).join('\n') : '';
-    throw new WardenError('daemon-start', `could not start the warden daemon for ${layout.dir}. Its log ends with:\n${tail}`);
+    const tail = existsSync(layout.daemonLog)
+      ? readFileSync(layout.daemonLog, 'utf8').split('\n').slice(-12).join('\n')
+      : '';
+    throw new WardenError(
+      'daemon-start',
+      `could not start the warden daemon for ${layout.dir}. Its log ends with:\n${tail}`,
+    );
   }
 }

@@ -36,9 +36,15 @@ export function socketAlive(path: string): Promise<boolean> {
  * Starts the daemon for `layout` and resolves once it listens.
  * @throws WardenError('daemon-running') when another daemon already serves this state dir.
  */
-export async function startDaemon(layout: StateLayout, opts: DaemonOptions): Promise<{ server: Server; stop: () => Promise<void> }> {
+export async function startDaemon(
+  layout: StateLayout,
+  opts: DaemonOptions,
+): Promise<{ server: Server; stop: () => Promise<void> }> {
   if (await socketAlive(layout.socket)) {
-    throw new WardenError('daemon-running', `a warden daemon already serves ${layout.dir} (socket ${layout.socket})`);
+    throw new WardenError(
+      'daemon-running',
+      `a warden daemon already serves ${layout.dir} (socket ${layout.socket})`,
+    );
   }
   if (existsSync(layout.socket)) unlinkSync(layout.socket); // stale socket of a dead daemon
   const service = new Service(layout, opts.log);
@@ -122,22 +128,37 @@ function serveConnection(sock: Socket, service: Service, shutdown: () => void): 
       }
       void handleRequest(raw, service, shutdown).then(send);
     },
-    () => send({ id: 0, ok: false, error: { code: 'too-large', message: `request over ${MAX_LINE_BYTES} bytes` } }),
+    () =>
+      send({
+        id: 0,
+        ok: false,
+        error: { code: 'too-large', message: `request over ${MAX_LINE_BYTES} bytes` },
+      }),
   );
 }
 
 async function handleRequest(raw: unknown, service: Service, shutdown: () => void): Promise<unknown> {
   const req = requestSchema.safeParse(raw);
   if (!req.success) {
-    return { id: 0, ok: false, error: { code: 'bad-request', message: req.error.issues.map((i) => i.message).join('; ') } };
+    return {
+      id: 0,
+      ok: false,
+      error: { code: 'bad-request', message: req.error.issues.map((i) => i.message).join('; ') },
+    };
   }
   const { id, method } = req.data;
   if (!Object.hasOwn(methods, method)) {
-    return { id, ok: false, error: { code: 'unknown-method', message: `unknown method ${JSON.stringify(method)}` } };
+    return {
+      id,
+      ok: false,
+      error: { code: 'unknown-method', message: `unknown method ${JSON.stringify(method)}` },
+    };
   }
   const params = methods[method as Method].params.safeParse(req.data.params ?? {});
   if (!params.success) {
-    const message = params.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
+    const message = params.error.issues
+      .map((i) => `${i.path.join('.') || 'params'}: ${i.message}`)
+      .join('; ');
     return { id, ok: false, error: { code: 'bad-params', message: `${method}: ${message}` } };
   }
   try {

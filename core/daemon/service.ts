@@ -9,12 +9,27 @@ import { methods } from '../api/contract.js';
 import type { z } from 'zod';
 import { WardenError, errorMessage } from '../util/errors.js';
 import { defaultPolicyDir, helperBinary, type StateLayout } from '../util/paths.js';
-import { Journal } from '../journal/journal.js';
+import { Journal, type EventRow } from '../journal/journal.js';
+import type { FsPath } from '../wire/events.js';
+import { displayPath } from '../rollback/plan.js';
 import { BlobStore } from '../blobs/store.js';
 import { ingestRun, ingestAll } from '../journal/ingest.js';
 import { loadPolicy, compileTable, ruleSummary, PolicyError, formatIssue } from '../policy/index.js';
 import { planRollback } from '../rollback/plan.js';
 import { applyRollback } from '../rollback/apply.js';
+
+/**
+ * An event row as the API sends it: paths that are not valid UTF-8 travel as `pathHex`/`path2Hex` (with
+ * `path` holding a display form with \xHH escapes), everything else as in the journal.
+ */
+function apiEvent(e: EventRow) {
+  const { path, path2, ...rest } = e;
+  const one = (name: string, p: FsPath | null) => {
+    if (p === null || typeof p === 'string') return { [name]: p };
+    return { [name]: displayPath(p), [`${name}Hex`]: p.toString('hex') };
+  };
+  return { ...rest, ...one('path', path), ...one('path2', path2) };
+}
 
 type P<M extends Method> = z.output<(typeof methods)[M]['params']>;
 
@@ -86,7 +101,12 @@ export class Service {
 
   private runId(ref: number | 'last'): number {
     const run = this.journal.getRun(ref);
-    if (!run) throw new WardenError('no-such-run', ref === 'last' ? 'there are no runs yet' : `no run with id ${ref}`, 2);
+    if (!run)
+      throw new WardenError(
+        'no-such-run',
+        ref === 'last' ? 'there are no runs yet' : `no run with id ${ref}`,
+        2,
+      );
     return run.id;
   }
 
@@ -107,7 +127,9 @@ export class Service {
       case 'run.log': {
         const p = params as P<'run.log'>;
         const id = this.runId(p.run);
-        const events = this.journal.events(id, { afterSeq: p.afterSeq, limit: p.limit, op: p.op });
+        const events = this.journal
+          .events(id, { afterSeq: p.afterSeq, limit: p.limit, op: p.op })
+          .map(apiEvent);
         const pids = [...new Set(events.map((e) => e.pid))];
         const chains = Object.fromEntries(pids.map((pid) => [pid, this.journal.processChain(id, pid)]));
         return { run: this.journal.getRun(id), events, chains };
@@ -121,7 +143,8 @@ export class Service {
       case 'rollback.apply': {
         const p = params as P<'rollback.apply'>;
         const id = this.runId(p.run);
-        if (this.running.has(id)) throw new WardenError('run-active', `run ${id} is still running; roll it back after it ends`, 2);
+        if (this.running.has(id))
+          throw new WardenError('run-active', `run ${id} is still running; roll it back after it ends`, 2);
         this.ingest(id);
         const plan = planRollback(this.journal, id, { paths: p.paths });
         return applyRollback(this.journal, this.blobs, plan, { stateDir: this.layout.dir, force: p.force });
@@ -159,7 +182,10 @@ export class Service {
   private startRun(p: P<'run.start'>) {
     const helper = helperBinary('warden-supervise');
     if (!existsSync(helper)) {
-      throw new WardenError('helper-missing', `the helper ${helper} is not built: run \`npm run build\` in the warden checkout`);
+      throw new WardenError(
+        'helper-missing',
+        `the helper ${helper} is not built: run \`npm run build\` in the warden checkout`,
+      );
     }
     const policy = this.loadPolicies(p.policies);
     const run = this.journal.createRun({ argv: p.argv, cwd: p.cwd, workspace: p.workspace });

@@ -1,0 +1,106 @@
+/**
+ * Test harness for end-to-end scenarios: a private sandbox (fake HOME, workspace, an "outside" dir, a state
+ * dir) under `<repo>/.scratch/` — deliberately not under /tmp, which the default policy lets agents write —
+ * and a function that runs the real `bin/warden.js` in it with argv arrays (never a shell string).
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+export const wardenBin = join(repoRoot, 'bin', 'warden.js');
+
+export interface Sandbox {
+  root: string;
+  home: string;
+  ws: string;
+  outside: string;
+  state: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Creates a fresh sandbox. Everything lives on one filesystem, so hardlink pre-images work. */
+export function makeSandbox(name: string): Sandbox {
+  const base = join(repoRoot, '.scratch');
+  mkdirSync(base, { recursive: true });
+  const root = realpathSync(mkdtempSync(join(base, `${name}-`)));
+  const sb = {
+    root,
+    home: join(root, 'home'),
+    ws: join(root, 'home', 'proj'),
+    outside: join(root, 'outside'),
+    state: join(root, 'state'),
+  };
+  for (const d of [sb.home, sb.ws, sb.outside]) mkdirSync(d, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: sb.home,
+    WARDEN_STATE: sb.state,
+    LANG: 'C.UTF-8',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'Test',
+    GIT_AUTHOR_EMAIL: 'test@example.invalid',
+    GIT_COMMITTER_NAME: 'Test',
+    GIT_COMMITTER_EMAIL: 'test@example.invalid',
+  };
+  return { ...sb, env };
+}
+
+export interface WardenResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `warden ARGS…` in the sandbox (cwd defaults to the workspace) and returns its outcome. */
+export function warden(
+  sb: Sandbox,
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): WardenResult {
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [wardenBin, ...args], {
+    cwd: opts.cwd ?? sb.ws,
+    env: { ...sb.env, ...opts.env },
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `warden run --workspace WS -- CMD…` in the sandbox. */
+export function guarded(
+  sb: Sandbox,
+  cmd: string[],
+  opts: { cwd?: string; extra?: string[]; timeoutMs?: number } = {},
+): WardenResult {
+  return warden(sb, ['run', '--workspace', sb.ws, ...(opts.extra ?? []), '--', ...cmd], opts);
+}
+
+/** Parsed `warden log --json` of a run. */
+export function runLog(
+  sb: Sandbox,
+  run = 'last',
+): { run: { id: number }; events: Record<string, unknown>[] } {
+  const r = warden(sb, ['log', '--run', run, '--json']);
+  if (r.status !== 0) throw new Error(`warden log failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Stops the sandbox's daemon (if any) and removes the sandbox. */
+export function destroySandbox(sb: Sandbox): void {
+  warden(sb, ['daemon', '--stop'], { timeoutMs: 10_000 });
+  const pidFile = join(sb.state, 'daemon.pid');
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  if (!process.env.WARDEN_KEEP_SCRATCH) rmSync(sb.root, { recursive: true, force: true });
+}

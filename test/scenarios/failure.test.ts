@@ -1,0 +1,159 @@
+/**
+ * Failure modes: the daemon killed mid-run (no event lost), the supervisor killed (fail-closed, nothing
+ * hangs), a malformed policy (line:column, exit 2, command not started), a missing command (127), an unusable
+ * state dir (clear error).
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  makeSandbox,
+  destroySandbox,
+  guarded,
+  runLog,
+  warden,
+  wardenBin,
+  type Sandbox,
+} from '../helpers/warden.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts `warden run` asynchronously; resolves with its exit status when it ends (or rejects after `ms`). */
+function guardedAsync(
+  sb: Sandbox,
+  cmd: string[],
+  ms = 60_000,
+): { done: Promise<{ code: number | null; stderr: string }> } {
+  const child = spawn(process.execPath, [wardenBin, 'run', '--workspace', sb.ws, '--', ...cmd], {
+    cwd: sb.ws,
+    env: sb.env,
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`warden run did not end within ${ms} ms: ${stderr}`));
+    }, ms);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+  return { done };
+}
+
+/** Pids of processes whose command line contains `needle`. */
+function pidsMatching(needle: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(needle)) out.push(Number(name));
+    } catch {
+      /* exited */
+    }
+  }
+  return out;
+}
+
+describe('failure modes', () => {
+  let sb: Sandbox;
+  before(() => (sb = makeSandbox('failure')));
+  after(() => destroySandbox(sb));
+
+  test('daemon killed with SIGKILL mid-run: events are spooled and none is lost', async () => {
+    assert.equal(guarded(sb, ['true']).status, 0); // the daemon is up
+    const pid = Number(readFileSync(join(sb.state, 'daemon.pid'), 'utf8'));
+    const run = guardedAsync(sb, [
+      'sh',
+      '-c',
+      'for i in $(seq 1 200); do echo $i > f$i; [ $i = 50 ] && sleep 1; done',
+    ]);
+    await sleep(500);
+    process.kill(pid, 'SIGKILL');
+    const { code, stderr } = await run.done;
+    assert.equal(code, 0, stderr);
+    const creates = runLog(sb).events.filter((e) => e.op === 'create' && /\/f\d+$/.test(String(e.path)));
+    assert.equal(creates.length, 200, 'every create journaled despite the daemon dying');
+    const seqs = runLog(sb).events.map((e) => Number(e.seq));
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+    );
+    assert.equal(new Set(seqs).size, seqs.length, 'no event duplicated');
+  });
+
+  test('supervisor killed: the run fails closed and nothing hangs', async () => {
+    const marker = join(sb.ws, 'after-kill');
+    const run = guardedAsync(
+      sb,
+      ['sh', '-c', `sleep 1.5; echo late > ${JSON.stringify(marker).slice(1, -1)}; sleep 30`],
+      20_000,
+    );
+    await sleep(700);
+    const helpers = pidsMatching('warden-supervise').filter((p) =>
+      readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(sb.state),
+    );
+    assert.ok(helpers.length >= 1, 'found the supervisor');
+    for (const p of helpers) process.kill(p, 'SIGKILL');
+    const { code, stderr } = await run.done;
+    assert.notEqual(code, 0);
+    assert.match(stderr, /fail-closed|killed/);
+    await sleep(1200);
+    assert.equal(existsSync(marker), false, 'no write went through after the supervisor died');
+  });
+
+  test('malformed policy: error with line:column, exit 2, the command is not started', () => {
+    const bad = join(sb.root, 'bad.yaml');
+    writeFileSync(
+      bad,
+      'rules:\n  - id: oops\n    match: { op: [delete], path: ["**"] }\n    decision: maybe\n',
+    );
+    const marker = join(sb.ws, 'started');
+    const r = warden(sb, ['run', '--policy', bad, '--', 'touch', marker]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /bad\.yaml:4:\d+/);
+    assert.equal(existsSync(marker), false);
+    const check = warden(sb, ['policy', 'check', bad]);
+    assert.equal(check.status, 2);
+    assert.match(check.stderr, /bad\.yaml:4:\d+/);
+  });
+
+  test('a command that does not exist exits 127', () => {
+    const r = guarded(sb, ['definitely-not-a-command-xyz']);
+    assert.equal(r.status, 127);
+    assert.match(r.stderr, /not found/);
+  });
+
+  test('an unusable state dir gives a clear error', () => {
+    const file = join(sb.root, 'a-file');
+    writeFileSync(file, 'x');
+    const r = spawnSync(process.execPath, [wardenBin, 'run', '--state', join(file, 'state'), '--', 'true'], {
+      encoding: 'utf8',
+      env: sb.env,
+      cwd: sb.ws,
+    });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /state dir .*a-file\/state is not usable.*--state/);
+  });
+
+  test('every command has --help', () => {
+    for (const cmd of [
+      [],
+      ['run'],
+      ['runs'],
+      ['log'],
+      ['rollback'],
+      ['policy', 'check'],
+      ['status'],
+      ['daemon'],
+    ]) {
+      const r = warden(sb, [...cmd, '--help']);
+      assert.equal(r.status, 0, `${cmd.join(' ')} --help`);
+      assert.match(r.stdout, /Usage: warden/);
+    }
+  });
+});
