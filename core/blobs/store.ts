@@ -33,6 +33,11 @@ export function hashFile(path: fs.PathLike): { sha: string; size: number } {
   }
 }
 
+function hashSmall(path: fs.PathLike): { sha: string; size: number } {
+  const b = fs.readFileSync(path);
+  return { sha: createHash('sha256').update(b).digest('hex'), size: b.length };
+}
+
 /** The blob store. Methods are synchronous and throw Node fs errors (ENOENT, EACCES, …). */
 export class BlobStore {
   private readonly dirs = new Set<string>();
@@ -77,26 +82,30 @@ export class BlobStore {
   putStaged(stagedPath: fs.PathLike): PutResult {
     const st = fs.lstatSync(stagedPath);
     if (!st.isFile()) throw new Error(`staged pre-image is not a regular file: ${String(stagedPath)}`);
-    const { sha, size } = hashFile(stagedPath);
+    const { sha, size } = st.size <= SMALL ? hashSmall(stagedPath) : hashFile(stagedPath);
     if (this.has(sha)) {
       this.stmts.inc.run(sha);
       return { sha, size, created: false };
     }
     const dest = this.pathOf(sha);
-    if (!fs.existsSync(dest)) {
-      const sub = join(this.dir, sha.slice(0, 2));
-      if (!this.dirs.has(sub)) {
-        fs.mkdirSync(sub, { recursive: true, mode: 0o700 });
-        this.dirs.add(sub);
-      }
+    const sub = join(this.dir, sha.slice(0, 2));
+    if (!this.dirs.has(sub)) {
+      fs.mkdirSync(sub, { recursive: true, mode: 0o700 });
+      this.dirs.add(sub);
+    }
+    try {
       if (st.nlink === 1) {
         fs.linkSync(stagedPath, dest);
       } else {
         const tmp = `${dest}.tmp${process.pid}`;
         fs.copyFileSync(stagedPath, tmp, fs.constants.COPYFILE_FICLONE);
-        fs.renameSync(tmp, dest);
+        fs.linkSync(tmp, dest);
+        fs.unlinkSync(tmp);
       }
       fs.chmodSync(dest, 0o400);
+    } catch (e) {
+      // EEXIST: a blob file left by an earlier attempt whose transaction never committed; same content.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     this.stmts.ins.run(sha, size, Date.now());
     return { sha, size, created: true };

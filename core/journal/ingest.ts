@@ -129,7 +129,13 @@ export function ingestRun(journal: Journal, blobs: BlobStore, o: IngestOptions):
         journal.setLogOffset(o.runId, offset + end);
         return res;
       });
-      for (const p of stageDone) fs.rmSync(p, { force: true });
+      for (const p of stageDone) {
+        try {
+          fs.unlinkSync(p);
+        } catch {
+          /* already gone */
+        }
+      }
       total.lines += r.lines;
       total.events += r.events;
     }
