@@ -84,7 +84,7 @@ export async function startDaemon(
     rmSync(layout.daemonPid, { force: true });
   }
 
-  const oldUmask = process.umask(0o077); // the socket file is created 0600
+  const oldUmask = process.umask(0o177); // the socket file is created 0600
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(layout.socket, () => resolve());
