@@ -26,7 +26,9 @@ function walk(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = walk(distTest).filter((f) => filters.length === 0 || filters.some((s) => relative(distTest, f).includes(s)));
+const files = walk(distTest).filter(
+  (f) => filters.length === 0 || filters.some((s) => relative(distTest, f).includes(s)),
+);
 if (files.length === 0) {
   console.error(`test: no test files match ${JSON.stringify(filters)}`);
   process.exit(2);
