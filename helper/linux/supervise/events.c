@@ -1,0 +1,297 @@
+/*
+ * Event log writer (WIRE.md §2). Lines are built in S.out and written with
+ * one write() per batch (when the notify loop would block, or past 64 KiB),
+ * then one "\n" goes to the daemon socket as a wake-up.
+ */
+#include "sup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CACHE 4096 /* open-addressed tid/pid caches; collisions just evict */
+
+static struct {
+	pid_t tid, tgid;
+} tgid_cache[CACHE];
+static pid_t proc_seen[CACHE];
+
+long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read /proc/TID/status into BUF; returns bytes or -1. */
+static ssize_t read_status(pid_t tid, char *buf, size_t cap)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/status", tid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n >= 0)
+		buf[n] = 0;
+	return n;
+}
+
+static long status_field(const char *buf, const char *key, int base)
+{
+	const char *p = strstr(buf, key);
+	return p ? strtol(p + strlen(key), NULL, base) : -1;
+}
+
+pid_t tid_tgid(pid_t tid)
+{
+	unsigned h = (unsigned)tid % CACHE;
+	if (tgid_cache[h].tid == tid)
+		return tgid_cache[h].tgid;
+	char buf[2048];
+	if (read_status(tid, buf, sizeof buf) < 0)
+		return tid;
+	long tg = status_field(buf, "\nTgid:", 10);
+	if (tg <= 0)
+		return tid;
+	tgid_cache[h].tid = tid;
+	tgid_cache[h].tgid = (pid_t)tg;
+	return (pid_t)tg;
+}
+
+int tid_umask(pid_t tid, mode_t *um)
+{
+	char buf[2048];
+	if (read_status(tid, buf, sizeof buf) < 0)
+		return -ESRCH;
+	long u = status_field(buf, "\nUmask:", 8);
+	*um = u < 0 ? 022 : (mode_t)u;
+	return 0;
+}
+
+void ev_proc_forget(pid_t tgid)
+{
+	unsigned h = (unsigned)tgid % CACHE;
+	if (proc_seen[h] == tgid)
+		proc_seen[h] = 0;
+}
+
+/* Read /proc/PID/cmdline into a NULL-terminated vector in BUF. */
+static char **read_cmdline(pid_t pid, char *buf, size_t cap, char **v, int maxv)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/cmdline", pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, cap - 1);
+	if (fd >= 0)
+		close(fd);
+	int k = 0;
+	if (n > 0) {
+		buf[n] = 0;
+		for (char *s = buf; s < buf + n && k < maxv - 1; s += strlen(s) + 1)
+			v[k++] = s;
+	}
+	v[k] = NULL;
+	return v;
+}
+
+void ev_proc(pid_t tgid, int force, char *const *argv, const char *exe)
+{
+	unsigned h = (unsigned)tgid % CACHE;
+	if (!force && proc_seen[h] == tgid)
+		return;
+	proc_seen[h] = tgid;
+	char p[64], buf[2048], exebuf[PATH_MAX], cwd[PATH_MAX];
+	long ppid = -1;
+	snprintf(p, sizeof p, "/proc/%d/stat", tgid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			char *rp = strrchr(buf, ')'); /* comm may contain anything */
+			if (rp)
+				sscanf(rp + 1, " %*c %ld", &ppid);
+		}
+	}
+	static char cmd[65536];
+	char *v[1024];
+	if (!argv)
+		argv = read_cmdline(tgid, cmd, sizeof cmd, v, 1024);
+	if (!exe) {
+		snprintf(p, sizeof p, "/proc/%d/exe", tgid);
+		ssize_t n = readlink(p, exebuf, sizeof exebuf - 1);
+		exebuf[n > 0 ? n : 0] = 0;
+		exe = exebuf;
+	}
+	if (proc_cwd(tgid, cwd))
+		cwd[0] = 0;
+	struct jbuf *j = &S.out;
+	jb_obj_begin(j);
+	jb_cstr(j, "t", "proc");
+	jb_int(j, "pid", tgid);
+	jb_int(j, "ppid", ppid);
+	jb_argv(j, "argv", argv);
+	jb_cstr(j, "exe", exe);
+	jb_cstr(j, "cwd", cwd);
+	jb_int(j, "ts", now_ms());
+	jb_obj_end(j);
+}
+
+long long ev_next_seq(void)
+{
+	return ++S.seq;
+}
+
+static const char *type_name(mode_t m)
+{
+	return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "symlink" : S_ISFIFO(m) ? "fifo" : "other";
+}
+
+static void pre_json(struct jbuf *j, const char *key, const struct pre *p)
+{
+	static const char *const kinds[] = {"none", "link", "copy", "meta", "toolarge", "none"};
+	if (p->kind == PRE_NONE_ABSENT) {
+		jb_raw(j, key, "null");
+		return;
+	}
+	jb_key(j, key);
+	jb_obj_begin(j);
+	jb_cstr(j, "kind", kinds[p->kind]);
+	if (p->have_st) {
+		const struct stat *st = &p->st;
+		char tv[64];
+		jb_cstr(j, "type", type_name(st->st_mode));
+		jb_int(j, "mode", st->st_mode);
+		jb_int(j, "uid", st->st_uid);
+		jb_int(j, "gid", st->st_gid);
+		jb_int(j, "size", st->st_size);
+		snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+		jb_raw(j, "mtime", tv);
+		snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_atim.tv_sec, st->st_atim.tv_nsec);
+		jb_raw(j, "atime", tv);
+		if (S_ISLNK(st->st_mode))
+			jb_cstr(j, "target", p->target);
+		jb_int(j, "dev", (long long)st->st_dev);
+		jb_int(j, "ino", (long long)st->st_ino);
+		jb_int(j, "nlink", (long long)st->st_nlink);
+	}
+	jb_append(j, "}", 1);
+}
+
+void ev_emit(struct call *c, int err)
+{
+	struct jbuf *j = &S.out;
+	if (!c->seq)
+		c->seq = ev_next_seq();
+	S.n_events++;
+	if (c->v.decision != DEC_ALLOW)
+		S.n_denied++;
+	if (c->pre.kind == PRE_LINK || c->pre.kind == PRE_COPY)
+		S.n_pre++;
+	jb_obj_begin(j);
+	jb_cstr(j, "t", "ev");
+	jb_int(j, "seq", c->seq);
+	jb_int(j, "ts", now_ms());
+	jb_int(j, "pid", c->tgid);
+	jb_int(j, "tid", c->tid);
+	jb_cstr(j, "op", op_name(c->op));
+	jb_cstr(j, "sys", c->sys);
+	jb_cstr(j, "path", c->path);
+	jb_cstr(j, "path2", c->has_path2 ? c->path2 : NULL);
+	jb_int(j, "flags", c->flags);
+	jb_cstr(j, "decision", decision_name(c->v.decision));
+	jb_cstr(j, "rule", c->v.rule);
+	jb_cstr(j, "band", c->v.band);
+	if (c->v.decision == DEC_ASK || c->v.decision == DEC_DELAY || c->v.decision == DEC_STEER)
+		jb_cstr(j, "hold", "unsupported");
+	jb_int(j, "err", err);
+	pre_json(j, "pre", &c->pre);
+	if (c->op == OP_RENAME)
+		pre_json(j, "pre2", &c->pre2);
+	if (c->argv)
+		jb_argv(j, "argv", c->argv);
+	jb_obj_end(j);
+	if (S.out.len > 64 * 1024)
+		ev_flush();
+}
+
+void ev_fault(const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	struct jbuf *j = &S.out;
+	jb_obj_begin(j);
+	jb_cstr(j, "t", "fault");
+	jb_int(j, "ts", now_ms());
+	jb_cstr(j, "what", what);
+	jb_obj_end(j);
+}
+
+void ev_start(int landlock_abi)
+{
+	struct jbuf *j = &S.out;
+	jb_obj_begin(j);
+	jb_cstr(j, "t", "start");
+	jb_int(j, "run", S.t.run);
+	jb_int(j, "pid", S.child);
+	jb_int(j, "helper_pid", getpid());
+	jb_int(j, "ts", now_ms());
+	jb_int(j, "landlock", landlock_abi);
+	jb_raw(j, "seccomp", "true");
+	jb_obj_end(j);
+}
+
+void ev_end(int status, int sig)
+{
+	struct jbuf *j = &S.out;
+	jb_obj_begin(j);
+	jb_cstr(j, "t", "end");
+	jb_int(j, "ts", now_ms());
+	jb_int(j, "status", status);
+	jb_int(j, "signal", sig);
+	jb_int(j, "events", S.n_events);
+	jb_int(j, "denied", S.n_denied);
+	jb_int(j, "preimages", S.n_pre);
+	jb_obj_end(j);
+}
+
+void ev_flush(void)
+{
+	if (S.out.oom) {
+		/* keep whole lines only: cut back to the last complete one */
+		while (S.out.len && S.out.b[S.out.len - 1] != '\n')
+			S.out.len--;
+		S.out.oom = 0;
+	}
+	if (!S.out.len)
+		return;
+	size_t off = 0;
+	while (off < S.out.len) {
+		ssize_t n = write(S.events_fd, S.out.b + off, S.out.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "warden: writing the event log failed: %s\n", strerror(errno));
+			break;
+		}
+		off += (size_t)n;
+	}
+	S.out.len = 0;
+	if (S.sock_fd >= 0 && send(S.sock_fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+	    errno != EAGAIN) {
+		close(S.sock_fd);
+		S.sock_fd = -1;
+	}
+}

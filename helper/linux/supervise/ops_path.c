@@ -1,0 +1,273 @@
+/*
+ * Namespace ops performed by the supervisor on a trusted parent dirfd:
+ * truncate, unlink/rmdir, rename, link, symlink, mkdir, mknod.
+ */
+#include "ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+/* Resolve one path argument; answers C and returns -1 on failure. */
+static int get(struct call *c, int dirfd, uint64_t addr, int follow, struct target *t)
+{
+	char p[PATH_MAX];
+	if (read_path(c, addr, p))
+		return -1;
+	if (!notif_valid(c)) {
+		respond(c, 0, ESRCH);
+		return -1;
+	}
+	int r = resolve_path(c->tid, c->tgid, dirfd, p, follow, t);
+	if (r) {
+		fail_resolve(c, r);
+		return -1;
+	}
+	if (t->magic && !t->pathlike) {
+		/* an fd link to a pipe/socket/deleted file has no name to change */
+		respond(c, 0, ENOENT);
+		return -1;
+	}
+	return 0;
+}
+
+/* Decide; on deny answer + journal and return -1. */
+static int allowed(struct call *c, struct target *t, struct target *t2)
+{
+	decide(c, NULL);
+	if (c->v.decision == DEC_ALLOW)
+		return 0;
+	target_close(t);
+	if (t2)
+		target_close(t2);
+	deny(c);
+	return -1;
+}
+
+/* A pre-image could not be stored: refuse the op (fail closed). */
+static void refuse(struct call *c, int r)
+{
+	ev_fault("pre-image of %s not stored (%s): %s refused", c->path, strerror(-r), c->sys);
+	finish(c, -EIO);
+}
+
+void op_truncate(struct call *c)
+{
+	struct target t;
+	if (get(c, AT_FDCWD, ARG(c, 0), 1, &t))
+		return;
+	c->op = OP_WRITE;
+	c->flags = (long long)ARG(c, 1);
+	strcpy(c->path, t.canon);
+	if (allowed(c, &t, NULL))
+		return;
+	c->seq = ev_next_seq();
+	int r = pre_capture(c, &t, &c->pre, 1, 0);
+	if (r) {
+		target_close(&t);
+		return refuse(c, r);
+	}
+	long long res = 0;
+	int fd = openat(t.parent, t.last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 || ftruncate(fd, (off_t)ARG(c, 1)))
+		res = -errno;
+	if (fd >= 0)
+		close(fd);
+	target_close(&t);
+	if (res)
+		pre_failed(c, &c->pre);
+	finish(c, res);
+}
+
+void op_unlink(struct call *c, int dirfd, uint64_t path, int flags)
+{
+	struct target t;
+	if (get(c, dirfd, path, 0, &t))
+		return;
+	int rmdir = flags & AT_REMOVEDIR;
+	if (t.dot) {
+		target_close(&t);
+		return respond(c, 0, rmdir ? EINVAL : EISDIR);
+	}
+	c->op = OP_DELETE;
+	c->flags = flags;
+	strcpy(c->path, t.canon);
+	if (allowed(c, &t, NULL))
+		return;
+	c->seq = ev_next_seq();
+	int r = 0;
+	if (t.exists && S_ISREG(t.st.st_mode) && !rmdir)
+		r = pre_capture(c, &t, &c->pre, 1, 1);
+	else
+		pre_meta(&t, &c->pre);
+	if (r) {
+		target_close(&t);
+		return refuse(c, r);
+	}
+	long long res = unlinkat(t.parent, t.last, rmdir) ? -errno : 0;
+	target_close(&t);
+	if (res)
+		pre_failed(c, &c->pre);
+	finish(c, res);
+}
+
+void op_rename(struct call *c, int od, uint64_t op, int nd, uint64_t np, unsigned flags)
+{
+	struct target s, d;
+	if (get(c, od, op, 0, &s))
+		return;
+	if (get(c, nd, np, 0, &d)) {
+		target_close(&s);
+		return;
+	}
+	if (s.dot || d.dot) {
+		target_close(&s);
+		target_close(&d);
+		return respond(c, 0, EBUSY);
+	}
+	c->op = OP_RENAME;
+	c->flags = flags;
+	strcpy(c->path, s.canon);
+	strcpy(c->path2, d.canon);
+	c->has_path2 = 1;
+	if (allowed(c, &s, &d))
+		return;
+	c->seq = ev_next_seq();
+	pre_meta(&s, &c->pre2);
+	int r = 0;
+	if (!d.exists || (flags & RENAME_NOREPLACE))
+		c->pre.kind = PRE_NONE;
+	else if (!(flags & RENAME_EXCHANGE) && S_ISREG(d.st.st_mode))
+		r = pre_capture(c, &d, &c->pre, 1, 1);
+	else
+		pre_meta(&d, &c->pre);
+	if (r) {
+		target_close(&s);
+		target_close(&d);
+		return refuse(c, r);
+	}
+	long long res = renameat2(s.parent, s.last, d.parent, d.last, flags) ? -errno : 0;
+	target_close(&s);
+	target_close(&d);
+	if (res)
+		pre_failed(c, &c->pre);
+	finish(c, res);
+}
+
+void op_link(struct call *c, int od, uint64_t op, int nd, uint64_t np, int flags)
+{
+	struct target s, d;
+	char p[PATH_MAX];
+	if (read_path(c, op, p))
+		return;
+	if ((flags & AT_EMPTY_PATH) && !p[0]) {
+		int r = resolve_fd(c->tid, od, &s);
+		if (r)
+			return fail_resolve(c, r);
+	} else if (get(c, od, op, !!(flags & AT_SYMLINK_FOLLOW), &s))
+		return;
+	if (get(c, nd, np, 0, &d)) {
+		target_close(&s);
+		return;
+	}
+	if (d.dot) {
+		target_close(&s);
+		target_close(&d);
+		return respond(c, 0, EEXIST);
+	}
+	c->op = OP_CREATE;
+	c->flags = flags;
+	strcpy(c->path, d.canon);
+	strcpy(c->path2, s.canon);
+	c->has_path2 = 1;
+	if (allowed(c, &s, &d))
+		return;
+	c->seq = ev_next_seq();
+	c->pre.kind = PRE_NONE;
+	long long res;
+	if (s.magic)
+		res = linkat(AT_FDCWD, s.magic_path, d.parent, d.last, AT_SYMLINK_FOLLOW) ? -errno : 0;
+	else
+		res = linkat(s.parent, s.last, d.parent, d.last, 0) ? -errno : 0;
+	target_close(&s);
+	target_close(&d);
+	finish(c, res);
+}
+
+void op_symlink(struct call *c, uint64_t target, int nd, uint64_t np)
+{
+	char tgt[PATH_MAX];
+	struct target d;
+	if (read_path(c, target, tgt))
+		return;
+	if (get(c, nd, np, 0, &d))
+		return;
+	if (d.dot) {
+		target_close(&d);
+		return respond(c, 0, EEXIST);
+	}
+	c->op = OP_CREATE;
+	strcpy(c->path, d.canon);
+	if (allowed(c, &d, NULL))
+		return;
+	/* path2 is the link's text, not a path the policy judges */
+	strcpy(c->path2, tgt);
+	c->has_path2 = 1;
+	c->seq = ev_next_seq();
+	c->pre.kind = PRE_NONE;
+	long long res = symlinkat(tgt, d.parent, d.last) ? -errno : 0;
+	target_close(&d);
+	finish(c, res);
+}
+
+void op_mkdir(struct call *c, int dirfd, uint64_t path, mode_t mode)
+{
+	struct target t;
+	if (get(c, dirfd, path, 0, &t))
+		return;
+	if (t.dot) {
+		target_close(&t);
+		return respond(c, 0, EEXIST);
+	}
+	c->op = OP_MKDIR;
+	c->flags = mode;
+	strcpy(c->path, t.canon);
+	if (allowed(c, &t, NULL))
+		return;
+	c->seq = ev_next_seq();
+	c->pre.kind = PRE_NONE;
+	mode_t old = with_umask(c->tid);
+	long long res = mkdirat(t.parent, t.last, mode) ? -errno : 0;
+	umask(old);
+	target_close(&t);
+	finish(c, res);
+}
+
+void op_mknod(struct call *c, int dirfd, uint64_t path, mode_t mode, dev_t dev)
+{
+	/* the supervisor may hold privileges the agent lacks: no device nodes */
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return respond(c, 0, EPERM);
+	struct target t;
+	if (get(c, dirfd, path, 0, &t))
+		return;
+	if (t.dot) {
+		target_close(&t);
+		return respond(c, 0, EEXIST);
+	}
+	c->op = OP_CREATE;
+	c->flags = mode;
+	strcpy(c->path, t.canon);
+	if (allowed(c, &t, NULL))
+		return;
+	c->seq = ev_next_seq();
+	c->pre.kind = PRE_NONE;
+	mode_t old = with_umask(c->tid);
+	long long res = mknodat(t.parent, t.last, mode, dev) ? -errno : 0;
+	umask(old);
+	target_close(&t);
+	finish(c, res);
+}
