@@ -5,8 +5,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 
-const SMALL = 1 << 20; // files up to this size are hashed from one read; larger ones in chunks
-const CHUNK = 1 << 20;
+const CHUNK = 1 << 20; // files up to this size are hashed from one read; larger ones in chunks
 
 /** Result of BlobStore.putStaged. `created` is false when the content was already stored. */
 export interface PutResult {
@@ -15,27 +14,23 @@ export interface PutResult {
   created: boolean;
 }
 
+/** SHA-256 (hex) and size in bytes of the file open at `fd`, read from offset 0 (whole if small, else chunked). */
+function hashFd(fd: number, size: number): { sha: string; size: number } {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(Math.min(Math.max(size, 1), CHUNK));
+  let total = 0;
+  for (let n; (n = fs.readSync(fd, buf, 0, buf.length, total)) > 0; total += n) h.update(buf.subarray(0, n));
+  return { sha: h.digest('hex'), size: total };
+}
+
 /** SHA-256 (hex) and size in bytes of a file, reading it in 1 MiB chunks when large. */
 export function hashFile(path: fs.PathLike): { sha: string; size: number } {
   const fd = fs.openSync(path, 'r');
   try {
-    const size = fs.fstatSync(fd).size;
-    const h = createHash('sha256');
-    if (size <= SMALL) {
-      h.update(fs.readFileSync(fd));
-    } else {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      for (let n; (n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0; ) h.update(buf.subarray(0, n));
-    }
-    return { sha: h.digest('hex'), size };
+    return hashFd(fd, fs.fstatSync(fd).size);
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function hashSmall(path: fs.PathLike): { sha: string; size: number } {
-  const b = fs.readFileSync(path);
-  return { sha: createHash('sha256').update(b).digest('hex'), size: b.length };
 }
 
 /** The blob store. Methods are synchronous and throw Node fs errors (ENOENT, EACCES, …). */
@@ -80,9 +75,17 @@ export class BlobStore {
    * otherwise. A blob file left by an earlier, uncommitted attempt is reused.
    */
   putStaged(stagedPath: fs.PathLike): PutResult {
-    const st = fs.lstatSync(stagedPath);
-    if (!st.isFile()) throw new Error(`staged pre-image is not a regular file: ${String(stagedPath)}`);
-    const { sha, size } = st.size <= SMALL ? hashSmall(stagedPath) : hashFile(stagedPath);
+    const fd = fs.openSync(stagedPath, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    let st: fs.Stats;
+    let sha: string;
+    let size: number;
+    try {
+      st = fs.fstatSync(fd);
+      if (!st.isFile()) throw new Error(`staged pre-image is not a regular file: ${String(stagedPath)}`);
+      ({ sha, size } = hashFd(fd, st.size));
+    } finally {
+      fs.closeSync(fd);
+    }
     if (this.has(sha)) {
       this.stmts.inc.run(sha);
       return { sha, size, created: false };
