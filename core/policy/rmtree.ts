@@ -29,8 +29,8 @@ function findTargets(args: string[]): string[] | null {
   // Leading options: -H -L -P, -D debugopts, -Olevel.
   while (i < args.length) {
     const a = args[i] as string;
-    if (a === '-H' || a === '-L' || a === '-P' || /^-O\d*$/.test(a)) i++;
-    else if (a === '-D') i += 2;
+    if (a === '-H' || a === '-L' || a === '-P' || a.startsWith('-O')) i++;
+    else if (a === '-D' && i + 1 < args.length) i += 2;
     else break;
   }
   const starts: string[] = [];
