@@ -31,7 +31,8 @@
 #error "unsupported architecture"
 #endif
 
-#define WRITE_INTENT (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | __O_TMPFILE)
+/* glibc's __O_TMPFILE includes O_DIRECTORY; the kernel flag alone is 020000000 */
+#define WRITE_INTENT (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | 020000000)
 #define MAXPROG 256
 
 static struct sock_filter prog[MAXPROG];

@@ -13,7 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WRITE_INTENT (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | __O_TMPFILE)
+/* glibc's __O_TMPFILE includes O_DIRECTORY; the kernel flag alone is 020000000 */
+#define WRITE_INTENT (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | 020000000)
 
 struct fifo_job {
 	struct call c; /* copied; c.n points at job->n */

@@ -116,7 +116,8 @@ int pre_capture(struct call *c, struct target *t, struct pre *p, int want_bytes,
 	if (may_link && t->st.st_nlink == 1) {
 		if (linkat(t->parent, t->last, S.stage_fd, name, 0) == 0) {
 			/* describe what was actually linked, in case the name moved */
-			fstatat(S.stage_fd, name, &p->st, AT_SYMLINK_NOFOLLOW);
+			if (fstatat(S.stage_fd, name, &p->st, AT_SYMLINK_NOFOLLOW) == 0)
+				p->st.st_nlink--; /* report the count before our link */
 			p->kind = PRE_LINK;
 			p->staged = 1;
 			return 0;
