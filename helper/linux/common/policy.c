@@ -28,8 +28,13 @@ static int rm_is_recursive(char *const *argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0)
 			return 0;
-		if (strcmp(a, "--recursive") == 0)
-			return 1;
+		if (a[0] == '-' && a[1] == '-') {
+			/* getopt_long accepts any unambiguous prefix: --rec, --recursive=... */
+			size_t n = strcspn(a + 2, "=");
+			if (n > 0 && strncmp(a + 2, "recursive", n) == 0 && n <= 9)
+				return 1;
+			continue;
+		}
 		if (a[0] == '-' && a[1] != '-' && a[1] && strpbrk(a + 1, "rR"))
 			return 1;
 	}
@@ -136,55 +141,50 @@ int policy_resolve_target(const char *cwd, const char *arg, char *out)
 		joined[cl] = '/';
 		memcpy(joined + cl + 1, arg, al + 1);
 	}
-	/* lexical normalisation first, so prefixes are well formed */
-	char norm[PATH_MAX];
-	size_t nl = 1;
-	strcpy(norm, "/");
+	/* Component by component, like core/policy/rmtree.ts resolveTarget: each
+	 * existing prefix goes through realpath (so ".." after a symlink is
+	 * physical); from the first missing one the rest is joined lexically. */
+	char cur[PATH_MAX], next[PATH_MAX];
+	strcpy(cur, "/");
 	for (const char *p = joined; *p;) {
 		while (*p == '/')
 			p++;
 		const char *e = p;
 		while (*e && *e != '/')
 			e++;
-		if (push_comp(norm, &nl, p, (size_t)(e - p))) {
+		size_t l = (size_t)(e - p);
+		if (l == 0 || (l == 1 && p[0] == '.')) {
+			p = e;
+			continue;
+		}
+		size_t nl = strlen(cur);
+		memcpy(next, cur, nl + 1);
+		if (push_comp(next, &nl, p, l)) {
 			errno = ENAMETOOLONG;
 			return -1;
 		}
-		p = e;
-	}
-	/* find the longest existing prefix and realpath it */
-	char prefix[PATH_MAX];
-	size_t cut = nl;
-	for (;;) {
-		memcpy(prefix, norm, cut);
-		prefix[cut] = 0;
-		char *r = realpath(cut ? prefix : "/", out);
-		if (r) {
-			size_t ol = strlen(out);
-			const char *rest = norm + cut;
-			while (*rest) {
-				while (*rest == '/')
-					rest++;
-				const char *e = rest;
-				while (*e && *e != '/')
-					e++;
-				if (push_comp(out, &ol, rest, (size_t)(e - rest))) {
-					errno = ENAMETOOLONG;
-					return -1;
-				}
-				rest = e;
+		if (realpath(next, cur)) {
+			p = e;
+			continue;
+		}
+		/* missing: append the rest lexically */
+		for (p = e; *p;) {
+			while (*p == '/')
+				p++;
+			e = p;
+			while (*e && *e != '/')
+				e++;
+			if (push_comp(next, &nl, p, (size_t)(e - p))) {
+				errno = ENAMETOOLONG;
+				return -1;
 			}
-			return 0;
+			p = e;
 		}
-		if (cut <= 1) {
-			strcpy(out, norm);
-			return 0;
-		}
-		while (cut > 1 && norm[cut - 1] != '/')
-			cut--;
-		if (cut > 1)
-			cut--;
+		strcpy(out, next);
+		return 0;
 	}
+	strcpy(out, cur);
+	return 0;
 }
 
 static struct verdict builtin(const char *rule)
@@ -219,7 +219,7 @@ static struct verdict eval_one(const struct table *t, unsigned op, const char *p
 			continue;
 		int hit = 0;
 		if (ru->kind == KIND_PATH)
-			hit = glob_match(ru->pattern, path);
+			hit = path[0] && glob_match(ru->pattern, path); /* no path: path rules never match */
 		else
 			for (int i = 0; i < nt && !hit; i++)
 				hit = path_is_beneath(ru->pattern, resolved[i]);
