@@ -180,6 +180,7 @@ withEnv('a command that does not exist exits 127; a table error exits 125 naming
   const { r } = run(e, ['warden-no-such-command-xyz']);
   assert.equal(r.status, 127);
   assert.match(r.stderr, /warden-no-such-command-xyz: command not found/);
+  fs.rmSync(e.events);
   fs.appendFileSync(e.table, 'bogus\tx\n');
   const lineNo = fs.readFileSync(e.table, 'utf8').trimEnd().split('\n').length;
   const bad = run(e, ['true']);
