@@ -2,7 +2,7 @@
 // the event log (helper/linux/WIRE.md §2). Never touches the real HOME or system paths.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
@@ -187,6 +187,31 @@ withEnv('a command that does not exist exits 127; a table error exits 125 naming
   assert.equal(bad.r.status, 125);
   assert.match(bad.r.stderr, new RegExp(`table:${lineNo}: unknown record kind 'bogus'`));
   assert.equal(fs.existsSync(e.events), false, 'command not started, no log');
+});
+
+withEnv('no pre-image, no op: an unwritable stage refuses delete and overwrite with EIO and a fault line', (e) => {
+  fs.writeFileSync(join(e.ws, 'f'), 'keep');
+  // chattr +i makes even root's linkat/openat in the stage fail, like a full disk would
+  const ch = spawnSync('chattr', ['+i', e.stage], { encoding: 'utf8' });
+  if (ch.status !== 0) return; // filesystem without the immutable flag: nothing to prove here
+  try {
+    const { r, lines } = sh(e, 'rm f; echo "rm=$?"; echo x > f; echo "write=$?"');
+    assert.match(r.stdout, /rm=1/);
+    assert.match(r.stdout, /write=2/);
+    assert.match(r.stderr, /Input\/output error/);
+    assert.equal(fs.readFileSync(join(e.ws, 'f'), 'utf8'), 'keep');
+    assert.equal(lines.filter((l) => l.t === 'fault').length, 2);
+    const refused = evs(lines).filter((l) => l.path === join(e.ws, 'f'));
+    assert.deepEqual(
+      refused.map((l) => [l.op, l.err, l.pre?.kind]),
+      [
+        ['delete', 5, 'none'],
+        ['write', 5, 'none'],
+      ],
+    );
+  } finally {
+    spawnSync('chattr', ['-i', e.stage]);
+  }
 });
 
 withEnv('exit status and signals of the child are passed on', (e) => {

@@ -11,7 +11,7 @@
 struct jbuf {
 	char *b;
 	size_t len, cap;
-	int oom; /* set once an allocation failed; the content is then truncated */
+	int oom;   /* set once an allocation failed; the content is then truncated */
 	int first; /* no comma before the next key */
 };
 

@@ -81,7 +81,8 @@ int policy_recursive_delete(char *const *argv, const char **targets, int max)
 	}
 	for (; argv[i]; i++) {
 		const char *a = argv[i];
-		if (a[0] == '-' || strcmp(a, "(") == 0 || strcmp(a, "!") == 0 || strcmp(a, ",") == 0)
+		if (a[0] == '-' || strcmp(a, "(") == 0 || strcmp(a, "!") == 0 ||
+		    strcmp(a, ",") == 0)
 			break;
 		if (n < max)
 			targets[n++] = a;
@@ -92,8 +93,8 @@ int policy_recursive_delete(char *const *argv, const char **targets, int max)
 		if (strcmp(a, "-delete") == 0)
 			deletes = 1;
 		else if ((strcmp(a, "-exec") == 0 || strcmp(a, "-execdir") == 0 ||
-			  strcmp(a, "-ok") == 0 || strcmp(a, "-okdir") == 0) &&
-			 argv[i + 1] && strcmp(base_name(argv[i + 1]), "rm") == 0)
+		          strcmp(a, "-ok") == 0 || strcmp(a, "-okdir") == 0) &&
+		         argv[i + 1] && strcmp(base_name(argv[i + 1]), "rm") == 0)
 			deletes = 1;
 	}
 	if (!deletes)
@@ -194,10 +195,10 @@ static struct verdict builtin(const char *rule)
 
 /* Judge one path with one op. */
 static struct verdict eval_one(const struct table *t, unsigned op, const char *path,
-			       const struct policy_input *in, int primary)
+                               const struct policy_input *in, int primary)
 {
-	if (t->state && (path_is_beneath(path, t->state) ||
-			 (t->socket && strcmp(path, t->socket) == 0)))
+	if (t->state &&
+	    (path_is_beneath(path, t->state) || (t->socket && strcmp(path, t->socket) == 0)))
 		return builtin("builtin-state-dir");
 	if (primary && (op == OP_RENAME || op == OP_DELETE)) {
 		if ((t->workspace && path_is_beneath(t->workspace, path)) ||
@@ -219,7 +220,8 @@ static struct verdict eval_one(const struct table *t, unsigned op, const char *p
 			continue;
 		int hit = 0;
 		if (ru->kind == KIND_PATH)
-			hit = path[0] && glob_match(ru->pattern, path); /* no path: path rules never match */
+			hit = path[0] &&
+			      glob_match(ru->pattern, path); /* no path: path rules never match */
 		else
 			for (int i = 0; i < nt && !hit; i++)
 				hit = path_is_beneath(ru->pattern, resolved[i]);

@@ -18,12 +18,12 @@ struct verdict {
 
 /* One event as the policy sees it. Paths are canonical and absolute. */
 struct policy_input {
-	unsigned op;	   /* one OP_* bit */
+	unsigned op;       /* one OP_* bit */
 	const char *path;  /* primary path (exec: resolved executable) */
 	const char *path2; /* second path for rename/link, else NULL */
 	const char *cwd;   /* exec: the process cwd, for recursive-delete targets */
 	char *const *argv; /* exec: NULL-terminated argv, else NULL */
-	int link;	   /* 1 for link: path2 (source) is judged as op write */
+	int link;          /* 1 for link: path2 (source) is judged as op write */
 };
 
 /*

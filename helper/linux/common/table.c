@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const op_names[] = {"read",  "write", "create", "delete",  "rename",
-				       "mkdir", "chmod", "exec",   "connect"};
+static const char *const op_names[] = {"read",  "write", "create", "delete", "rename",
+                                       "mkdir", "chmod", "exec",   "connect"};
 
 const char *op_name(unsigned op)
 {
@@ -181,7 +181,7 @@ static int record(struct table *t, char **f, int nf, const char *path, int ln, c
 			return *single ? 0 : fail(err, el, path, ln, "out of memory");
 		}
 		if (k[5] == 'w' ? push(&t->wall_write, &t->n_wall_write, f[1])
-				: push(&t->wall_deny_read, &t->n_wall_deny_read, f[1]))
+		                : push(&t->wall_deny_read, &t->n_wall_deny_read, f[1]))
 			return fail(err, el, path, ln, "out of memory");
 		return 0;
 	}
@@ -194,8 +194,10 @@ static int record(struct table *t, char **f, int nf, const char *path, int ln, c
 	if (strcmp(k, "rule") == 0) {
 		struct rule r;
 		if (nf != 7)
-			return fail(err, el, path, ln,
-				    "rule wants 6 fields: ID BAND DECISION OPS KIND PATTERN (got %d)", nf - 1);
+			return fail(
+			    err, el, path, ln,
+			    "rule wants 6 fields: ID BAND DECISION OPS KIND PATTERN (got %d)",
+			    nf - 1);
 		if (!f[1][0])
 			return fail(err, el, path, ln, "rule id is empty");
 		if (parse_decision(f[3], &r.decision))
@@ -207,7 +209,8 @@ static int record(struct table *t, char **f, int nf, const char *path, int ln, c
 		else if (strcmp(f[5], "tree") == 0)
 			r.kind = KIND_TREE;
 		else
-			return fail(err, el, path, ln, "unknown rule kind '%s' (path or tree)", f[5]);
+			return fail(err, el, path, ln, "unknown rule kind '%s' (path or tree)",
+			            f[5]);
 		if (f[6][0] != '/')
 			return fail(err, el, path, ln, "pattern '%s' is not absolute", f[6]);
 		if (r.kind == KIND_TREE && r.ops != OP_EXEC)
@@ -243,8 +246,9 @@ int table_load(const char *path, struct table *t, int strict, char *err, size_t 
 			line[--len] = 0;
 		if (!seen_header) {
 			if (strcmp(line, "warden-table\t1") != 0) {
-				rc = fail(err, errlen, path, ln,
-					  "first line must be 'warden-table<TAB>1' (format version)");
+				rc = fail(
+				    err, errlen, path, ln,
+				    "first line must be 'warden-table<TAB>1' (format version)");
 				break;
 			}
 			seen_header = 1;
@@ -277,8 +281,8 @@ int table_load(const char *path, struct table *t, int strict, char *err, size_t 
 	if (rc == 0 && !seen_header)
 		rc = fail(err, errlen, path, ln, "empty table (missing 'warden-table<TAB>1')");
 	if (rc == 0 && strict) {
-		static const char *const need[] = {"state", "socket", "events", "stage", "home",
-						   "workspace"};
+		static const char *const need[] = {"state", "socket", "events",
+		                                   "stage", "home",   "workspace"};
 		char *have[] = {t->state, t->socket, t->events, t->stage, t->home, t->workspace};
 		for (int i = 0; i < 6 && rc == 0; i++)
 			if (!have[i])

@@ -47,8 +47,9 @@ struct table {
 /*
  * table_load - parse the run table at PATH into T. With STRICT, the records a
  * run needs (state, socket, events, stage, home, workspace) must be present;
- * warden-match passes 0 because policy-case tables carry only rules. On error writes "PATH:LINE: what is wrong" into ERR (ERRLEN bytes) and
- * returns -1; T is then partially filled and must not be used.
+ * warden-match passes 0 because policy-case tables carry only rules. On error writes "PATH:LINE:
+ * what is wrong" into ERR (ERRLEN bytes) and returns -1; T is then partially filled and must not be
+ * used.
  */
 int table_load(const char *path, struct table *t, int strict, char *err, size_t errlen);
 

@@ -153,7 +153,11 @@ long long ev_next_seq(void)
 
 static const char *type_name(mode_t m)
 {
-	return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "symlink" : S_ISFIFO(m) ? "fifo" : "other";
+	return S_ISREG(m)    ? "file"
+	       : S_ISDIR(m)  ? "dir"
+	       : S_ISLNK(m)  ? "symlink"
+	       : S_ISFIFO(m) ? "fifo"
+	                     : "other";
 }
 
 static void pre_json(struct jbuf *j, const char *key, const struct pre *p)
@@ -174,9 +178,11 @@ static void pre_json(struct jbuf *j, const char *key, const struct pre *p)
 		jb_int(j, "uid", st->st_uid);
 		jb_int(j, "gid", st->st_gid);
 		jb_int(j, "size", st->st_size);
-		snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+		snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_mtim.tv_sec,
+		         st->st_mtim.tv_nsec);
 		jb_raw(j, "mtime", tv);
-		snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_atim.tv_sec, st->st_atim.tv_nsec);
+		snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_atim.tv_sec,
+		         st->st_atim.tv_nsec);
 		jb_raw(j, "atime", tv);
 		if (S_ISLNK(st->st_mode))
 			jb_cstr(j, "target", p->target);
@@ -283,7 +289,8 @@ void ev_flush(void)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fprintf(stderr, "warden: writing the event log failed: %s\n", strerror(errno));
+			fprintf(stderr, "warden: writing the event log failed: %s\n",
+			        strerror(errno));
 			break;
 		}
 		off += (size_t)n;

@@ -11,9 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #ifndef LANDLOCK_ACCESS_FS_REFER
@@ -37,9 +37,9 @@ struct ww_ruleset_attr {
 };
 
 /* Rights that may be granted on a non-directory (landlock.rst "file rights"). */
-#define FILE_RIGHTS                                                                        \
-	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                      \
-	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                      \
+#define FILE_RIGHTS                                                                                \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                              \
+	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                              \
 	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 static __u64 handled;
@@ -54,7 +54,7 @@ static void add_rule(int rs, const char *path, __u64 rights)
 		if (!S_ISDIR(st.st_mode))
 			rights &= FILE_RIGHTS;
 		struct landlock_path_beneath_attr pb = {.allowed_access = rights & handled,
-							.parent_fd = fd};
+		                                        .parent_fd = fd};
 		if (pb.allowed_access)
 			syscall(__NR_landlock_add_rule, rs, LANDLOCK_RULE_PATH_BENEATH, &pb, 0);
 	}
@@ -85,8 +85,8 @@ static void grant_except(int rs, const char *path, __u64 rights, char *const *de
 			continue;
 		char sub[PATH_MAX];
 		size_t pl = strlen(path);
-		if ((size_t)snprintf(sub, sizeof sub, "%s%s%s", path, path[pl - 1] == '/' ? "" : "/",
-				     e->d_name) >= sizeof sub)
+		if ((size_t)snprintf(sub, sizeof sub, "%s%s%s", path,
+		                     path[pl - 1] == '/' ? "" : "/", e->d_name) >= sizeof sub)
 			continue;
 		grant_except(rs, sub, rights, deny, nd);
 	}
@@ -118,16 +118,16 @@ int landlock_apply(const struct table *t)
 		return -errno;
 	char *none[1] = {NULL};
 	add_rule(rs, "/",
-		 LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_DIR |
-			 LANDLOCK_ACCESS_FS_IOCTL_DEV);
+	         LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_DIR |
+	             LANDLOCK_ACCESS_FS_IOCTL_DEV);
 	grant_except(rs, "/", LANDLOCK_ACCESS_FS_READ_FILE, t->wall_deny_read, t->n_wall_deny_read);
 	const __u64 write = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |
-			    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
-			    LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
-			    LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
-			    LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM |
-			    LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE |
-			    LANDLOCK_ACCESS_FS_READ_FILE;
+	                    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+	                    LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+	                    LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+	                    LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM |
+	                    LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE |
+	                    LANDLOCK_ACCESS_FS_READ_FILE;
 	for (size_t i = 0; i < t->n_wall_write; i++)
 		grant_except(rs, t->wall_write[i], write, t->wall_deny_read, t->n_wall_deny_read);
 	grant_except(rs, "/dev", LANDLOCK_ACCESS_FS_WRITE_FILE, none, 0);

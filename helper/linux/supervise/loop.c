@@ -48,9 +48,9 @@ int respond_fd(struct call *c, int fd, int cloexec)
 	if (c->responded)
 		return -EALREADY;
 	struct seccomp_notif_addfd a = {.id = c->n->id,
-					.flags = SECCOMP_ADDFD_FLAG_SEND,
-					.srcfd = (__u32)fd,
-					.newfd_flags = cloexec ? O_CLOEXEC : 0};
+	                                .flags = SECCOMP_ADDFD_FLAG_SEND,
+	                                .srcfd = (__u32)fd,
+	                                .newfd_flags = cloexec ? O_CLOEXEC : 0};
 	for (;;) {
 		if (ioctl(S.listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) >= 0) {
 			c->responded = 1;
@@ -112,7 +112,8 @@ int supervise_loop(int sigfd)
 		return 125;
 	}
 	int child_status = 0, child_done = 0;
-	struct pollfd fds[2] = {{.fd = S.listener, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
+	struct pollfd fds[2] = {{.fd = S.listener, .events = POLLIN},
+	                        {.fd = sigfd, .events = POLLIN}};
 	for (;;) {
 		int k = poll(fds, 2, 0);
 		if (k == 0) {

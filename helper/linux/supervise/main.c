@@ -73,21 +73,23 @@ static void child(int sp, char **cmd, pid_t parent, const sigset_t *oldmask)
 	if (S.t.landlock) {
 		abi = landlock_apply(&S.t);
 		if (abi < 0) {
-			fprintf(stderr, "warden: Landlock restriction failed: %s\n", strerror(-abi));
+			fprintf(stderr, "warden: Landlock restriction failed: %s\n",
+			        strerror(-abi));
 			_exit(125);
 		}
 	}
 	int lfd = filter_install();
 	if (lfd < 0) {
-		fprintf(stderr, "warden: installing the seccomp filter failed: %s\n", strerror(-lfd));
+		fprintf(stderr, "warden: installing the seccomp filter failed: %s\n",
+		        strerror(-lfd));
 		_exit(125);
 	}
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	memset(cbuf, 0, sizeof cbuf);
 	unsigned char abyte = (unsigned char)abi;
 	struct iovec iov = {&abyte, 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof cbuf};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -113,8 +115,8 @@ static int recv_listener(int sp, int *abi)
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	unsigned char abyte = 0;
 	struct iovec iov = {&abyte, 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			    .msg_controllen = sizeof cbuf};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
 	ssize_t n;
 	while ((n = recvmsg(sp, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
@@ -152,12 +154,14 @@ int main(int argc, char **argv)
 	}
 	S.events_fd = open(S.t.events, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (S.events_fd < 0) {
-		fprintf(stderr, "warden: %s: cannot open the event log: %s\n", S.t.events, strerror(errno));
+		fprintf(stderr, "warden: %s: cannot open the event log: %s\n", S.t.events,
+		        strerror(errno));
 		return 125;
 	}
 	S.stage_fd = open(S.t.stage, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (S.stage_fd < 0) {
-		fprintf(stderr, "warden: %s: cannot open the stage dir: %s\n", S.t.stage, strerror(errno));
+		fprintf(stderr, "warden: %s: cannot open the stage dir: %s\n", S.t.stage,
+		        strerror(errno));
 		return 125;
 	}
 	for (size_t w = 0; w < S.t.n_wall_write && S.n_wall < 62; w++)
@@ -198,7 +202,8 @@ int main(int argc, char **argv)
 		/* the child failed before exec and said why on stderr */
 		int st = 0, sig;
 		waitpid(S.child, &st, 0);
-		return WIFEXITED(st) ? WEXITSTATUS(st) : (WIFSIGNALED(st) ? 128 + (sig = WTERMSIG(st)) : 125);
+		return WIFEXITED(st) ? WEXITSTATUS(st)
+		                     : (WIFSIGNALED(st) ? 128 + (sig = WTERMSIG(st)) : 125);
 	}
 	__u64 fl = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
 	ioctl(S.listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, fl); /* optional, ignore failure */

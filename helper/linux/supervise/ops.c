@@ -38,12 +38,12 @@ static int in_wall(const char *path)
 void decide(struct call *c, const char *cwd)
 {
 	struct policy_input in = {
-		.op = c->op,
-		.path = c->path,
-		.path2 = c->has_path2 ? c->path2 : NULL,
-		.cwd = cwd,
-		.argv = c->argv,
-		.link = !strcmp(c->sys, "link") || !strcmp(c->sys, "linkat"),
+	    .op = c->op,
+	    .path = c->path,
+	    .path2 = c->has_path2 ? c->path2 : NULL,
+	    .cwd = cwd,
+	    .argv = c->argv,
+	    .link = !strcmp(c->sys, "link") || !strcmp(c->sys, "linkat"),
 	};
 	c->v = policy_eval(&S.t, &in);
 	/* The supervisor performs ops with its own rights, so Landlock cannot
@@ -232,7 +232,7 @@ void handle(struct seccomp_notif *n)
 		m.kind = META_MODE;
 		m.mode = (mode_t)a[2];
 		return op_meta(&c, (int)a[0], a[1], (fl & AT_EMPTY_PATH) ? 2 : 0,
-			       !!(fl & AT_SYMLINK_NOFOLLOW), &m);
+		               !!(fl & AT_SYMLINK_NOFOLLOW), &m);
 	}
 	case __NR_fchown:
 		c.sys = "fchown";
@@ -246,12 +246,15 @@ void handle(struct seccomp_notif *n)
 		m.uid = (uid_t)a[2];
 		m.gid = (gid_t)a[3];
 		return op_meta(&c, (int)a[0], a[1], ((int)a[4] & AT_EMPTY_PATH) ? 2 : 0,
-			       !!((int)a[4] & AT_SYMLINK_NOFOLLOW), &m);
+		               !!((int)a[4] & AT_SYMLINK_NOFOLLOW), &m);
 	case __NR_utimensat:
 		c.sys = "utimensat";
 		if (times_arg(&c, a[2], 2, &m) == 0)
-			op_meta(&c, (int)a[0], a[1], a[1] == 0 ? 1 : ((int)a[3] & AT_EMPTY_PATH) ? 2 : 0,
-				!!((int)a[3] & AT_SYMLINK_NOFOLLOW), &m);
+			op_meta(&c, (int)a[0], a[1],
+			        a[1] == 0                     ? 1
+			        : ((int)a[3] & AT_EMPTY_PATH) ? 2
+			                                      : 0,
+			        !!((int)a[3] & AT_SYMLINK_NOFOLLOW), &m);
 		return;
 	case __NR_execve:
 		c.sys = "execve";

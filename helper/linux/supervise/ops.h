@@ -30,7 +30,7 @@ struct meta_req {
 
 /* PATH 0 (NULL) or FD >= 0 with no path means "operate on the fd". */
 void op_meta(struct call *c, int dirfd, uint64_t path, int use_fd, int nofollow,
-	     struct meta_req *m);
+             struct meta_req *m);
 void op_exec(struct call *c, int dirfd, uint64_t path, uint64_t argv, int flags);
 void op_connect(struct call *c);
 

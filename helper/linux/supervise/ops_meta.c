@@ -31,7 +31,7 @@ static long long apply(int fd, struct target *t, struct meta_req *m)
 	default:
 		if (lnk && t->parent >= 0)
 			r = utimensat(t->parent, t->last, m->ts_null ? NULL : m->ts,
-				      AT_SYMLINK_NOFOLLOW);
+			              AT_SYMLINK_NOFOLLOW);
 		else
 			r = utimensat(AT_FDCWD, pp, m->ts_null ? NULL : m->ts, 0);
 	}
@@ -54,7 +54,7 @@ void op_meta(struct call *c, int dirfd, uint64_t path, int use_fd, int nofollow,
 	if (r)
 		return fail_resolve(c, r);
 	int fd = t.magic ? open(t.magic_path, O_PATH | O_CLOEXEC)
-			 : openat(t.parent, t.last, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	                 : openat(t.parent, t.last, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		r = errno;
 		target_close(&t);

@@ -75,7 +75,8 @@ static void open_plain(struct call *c, struct target *t, int flags, mode_t mode)
 {
 	int fd;
 	if (t->magic)
-		fd = open(t->magic_path, (flags | O_CLOEXEC | O_NOCTTY) & ~(O_CREAT | O_EXCL), mode);
+		fd =
+		    open(t->magic_path, (flags | O_CLOEXEC | O_NOCTTY) & ~(O_CREAT | O_EXCL), mode);
 	else
 		fd = openat(t->parent, t->last, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
 	if (fd < 0) {
@@ -119,10 +120,15 @@ void op_open(struct call *c, int dirfd, uint64_t path, int flags, mode_t mode, i
 	int r = resolve_path(c->tid, c->tgid, dirfd, p, follow, &t);
 	if (r)
 		return fail_resolve(c, r);
-	if (path_is_beneath(t.canon, S.t.state) || !strcmp(t.canon, S.t.socket)) {
+	int unreadable = 0;
+	for (size_t i = 0; i < S.t.n_wall_deny_read && S.t.landlock; i++)
+		unreadable |= path_is_beneath(t.canon, S.t.wall_deny_read[i]);
+	if (path_is_beneath(t.canon, S.t.state) || !strcmp(t.canon, S.t.socket) ||
+	    (unreadable && !(flags & WRITE_INTENT))) {
 		c->op = OP_WRITE;
 		strcpy(c->path, t.canon);
-		c->v = (struct verdict){DEC_DENY, "builtin-state-dir", "builtin"};
+		c->v = (struct verdict){DEC_DENY, unreadable ? "builtin-wall" : "builtin-state-dir",
+		                        "builtin"};
 		target_close(&t);
 		return deny(c);
 	}
@@ -149,6 +155,7 @@ void op_open(struct call *c, int dirfd, uint64_t path, int flags, mode_t mode, i
 		c->pre.kind = PRE_NONE;
 	else if (!excl && (r = pre_capture(c, &t, &c->pre, 1, 0))) {
 		ev_fault("pre-image of %s not stored (%s): write refused", c->path, strerror(-r));
+		pre_failed(c, &c->pre);
 		target_close(&t);
 		return finish(c, -EIO);
 	}

@@ -51,6 +51,7 @@ static int allowed(struct call *c, struct target *t, struct target *t2)
 static void refuse(struct call *c, int r)
 {
 	ev_fault("pre-image of %s not stored (%s): %s refused", c->path, strerror(-r), c->sys);
+	pre_failed(c, &c->pre);
 	finish(c, -EIO);
 }
 
@@ -71,7 +72,8 @@ void op_truncate(struct call *c)
 		return refuse(c, r);
 	}
 	long long res = 0;
-	int fd = openat(t.parent, t.last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd =
+	    openat(t.parent, t.last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0 || ftruncate(fd, (off_t)ARG(c, 1)))
 		res = -errno;
 	if (fd >= 0)
@@ -189,7 +191,8 @@ void op_link(struct call *c, int od, uint64_t op, int nd, uint64_t np, int flags
 	c->pre.kind = PRE_NONE;
 	long long res;
 	if (s.magic)
-		res = linkat(AT_FDCWD, s.magic_path, d.parent, d.last, AT_SYMLINK_FOLLOW) ? -errno : 0;
+		res = linkat(AT_FDCWD, s.magic_path, d.parent, d.last, AT_SYMLINK_FOLLOW) ? -errno
+		                                                                          : 0;
 	else
 		res = linkat(s.parent, s.last, d.parent, d.last, 0) ? -errno : 0;
 	target_close(&s);

@@ -78,11 +78,12 @@ static int copy_bytes(int src, int dst)
 	}
 }
 
+/* Returns 0, 1 if the source vanished (nothing to keep), or -errno. */
 static int stage_copy(struct target *t, const char *name, struct stat *st)
 {
 	int src = openat(t->parent, t->last, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (src < 0)
-		return -errno;
+		return errno == ENOENT ? 1 : -errno;
 	if (fstat(src, st) || !S_ISREG(st->st_mode)) {
 		close(src);
 		return -EAGAIN; /* swapped under us for a non-file: caller keeps meta */
@@ -122,16 +123,12 @@ int pre_capture(struct call *c, struct target *t, struct pre *p, int want_bytes,
 			p->staged = 1;
 			return 0;
 		}
-		if (errno == ENOENT) {
-			p->kind = PRE_NONE;
-			p->have_st = 0;
-			return 0;
-		}
-		/* EXDEV, EPERM (protected_hardlinks), EMLINK...: copy instead */
+		/* ENOENT may mean the stage dir is gone: the copy below tells which.
+		 * EXDEV, EPERM (protected_hardlinks), EMLINK...: copy instead */
 	}
 	struct stat st;
 	int r = stage_copy(t, name, &st);
-	if (r == -ENOENT) {
+	if (r == 1) {
 		p->kind = PRE_NONE;
 		p->have_st = 0;
 		return 0;

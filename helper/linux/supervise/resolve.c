@@ -58,9 +58,11 @@ static int rewrite_self(pid_t tid, pid_t tgid, char *p)
 		snprintf(head, sizeof head, "/proc/%d/fd", tid);
 		rest = p + 7;
 	} else if (!strcmp(p, "/dev/stdin") || !strcmp(p, "/dev/stdout") ||
-		   !strcmp(p, "/dev/stderr")) {
+	           !strcmp(p, "/dev/stderr")) {
 		snprintf(head, sizeof head, "/proc/%d/fd/%d", tid,
-			 p[8] == 'i' ? 0 : p[9] == 'o' ? 1 : 2);
+		         p[8] == 'i'   ? 0
+		         : p[9] == 'o' ? 1
+		                       : 2);
 		rest = "";
 	} else if (!strncmp(p, "/proc/self/", 11) || !strcmp(p, "/proc/self")) {
 		snprintf(head, sizeof head, "/proc/%d", tgid);
@@ -189,7 +191,8 @@ int resolve_path(pid_t tid, pid_t tgid, int dirfd, const char *path, int follow,
 			close(base);
 			return -ENAMETOOLONG;
 		}
-		int pfd = openat2_dir(base, dir, RESOLVE_NO_MAGICLINKS | (abs ? RESOLVE_IN_ROOT : 0));
+		int pfd =
+		    openat2_dir(base, dir, RESOLVE_NO_MAGICLINKS | (abs ? RESOLVE_IN_ROOT : 0));
 		close(base);
 		base = -1;
 		if (pfd < 0)
@@ -214,9 +217,11 @@ int resolve_path(pid_t tid, pid_t tgid, int dirfd, const char *path, int follow,
 				strcpy(t->canon, "/");
 			} else {
 				*s = 0;
-				t->parent = open(s == c ? "/" : c, O_PATH | O_DIRECTORY | O_CLOEXEC);
+				t->parent =
+				    open(s == c ? "/" : c, O_PATH | O_DIRECTORY | O_CLOEXEC);
 				strcpy(t->last, s + 1);
-				snprintf(t->canon, sizeof t->canon, "%s/%s", s == c ? "" : c, s + 1);
+				snprintf(t->canon, sizeof t->canon, "%s/%s", s == c ? "" : c,
+				         s + 1);
 			}
 			if (t->parent < 0)
 				return -errno;

@@ -26,15 +26,15 @@
 /* Global supervisor state (one run per process). */
 struct sup {
 	struct table t;
-	int listener;	      /* seccomp notify fd */
-	int events_fd;	      /* event log, O_APPEND */
-	int sock_fd;	      /* daemon wake-up socket, -1 if none */
-	int stage_fd;	      /* stage dir */
-	pid_t child;	      /* direct child */
-	long long seq;	      /* last ev seq used */
+	int listener;  /* seccomp notify fd */
+	int events_fd; /* event log, O_APPEND */
+	int sock_fd;   /* daemon wake-up socket, -1 if none */
+	int stage_fd;  /* stage dir */
+	pid_t child;   /* direct child */
+	long long seq; /* last ev seq used */
 	long long n_events, n_denied, n_pre;
-	struct jbuf out;      /* pending NDJSON, flushed before poll blocks */
-	char *wall[64];	      /* write roots enforced in the supervisor */
+	struct jbuf out; /* pending NDJSON, flushed before poll blocks */
+	char *wall[64];  /* write roots enforced in the supervisor */
 	int n_wall;
 };
 
@@ -47,7 +47,7 @@ struct pre {
 	struct stat st;
 	int have_st;
 	char target[PATH_MAX]; /* symlink target */
-	int staged;	       /* a stage/<seq> file exists */
+	int staged;            /* a stage/<seq> file exists */
 };
 
 /* One trapped syscall being handled. */
@@ -106,15 +106,15 @@ char **mem_read_argv(pid_t tid, uint64_t addr);
 
 /* Result of resolving a path argument of the target. */
 struct target {
-	int parent;		    /* O_PATH dirfd of the parent, -1 if magic */
-	char last[NAME_MAX + 1];    /* final component ("" when magic) */
-	char canon[PATH_MAX];	    /* canonical absolute path */
-	int magic;		    /* 1: operate on magic_path, not on parent+last */
-	int pathlike;		    /* magic only: canon is a real path to judge and journal */
-	char magic_path[64];	    /* "/proc/TID/fd/N" to open directly */
-	int dot;		    /* last is "." or "..": only follow-type ops may use it */
-	int exists;		    /* fstatat of last succeeded */
-	struct stat st;		    /* of last, without following */
+	int parent;              /* O_PATH dirfd of the parent, -1 if magic */
+	char last[NAME_MAX + 1]; /* final component ("" when magic) */
+	char canon[PATH_MAX];    /* canonical absolute path */
+	int magic;               /* 1: operate on magic_path, not on parent+last */
+	int pathlike;            /* magic only: canon is a real path to judge and journal */
+	char magic_path[64];     /* "/proc/TID/fd/N" to open directly */
+	int dot;                 /* last is "." or "..": only follow-type ops may use it */
+	int exists;              /* fstatat of last succeeded */
+	struct stat st;          /* of last, without following */
 };
 
 /*
