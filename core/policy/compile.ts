@@ -18,7 +18,17 @@ export interface TableHeader {
 }
 
 /** Ops the run table can carry (WIRE.md §1 `OPS`); `message` and `mcp_call` are decided by the daemon. */
-const TABLE_OPS: readonly Op[] = ['read', 'write', 'create', 'delete', 'rename', 'mkdir', 'chmod', 'exec', 'connect'];
+const TABLE_OPS: readonly Op[] = [
+  'read',
+  'write',
+  'create',
+  'delete',
+  'rename',
+  'mkdir',
+  'chmod',
+  'exec',
+  'connect',
+];
 
 function tableOps(c: CompiledRule): string | null {
   if (c.rule.ops === '*') return '*';

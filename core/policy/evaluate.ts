@@ -68,15 +68,28 @@ const builtin = (ruleId: string, why: string): Decision => ({
   matched: 'builtin',
 });
 
-const NO_RULE: Decision = { decision: 'deny', ruleId: 'no-rule', band: '', why: 'No rule matched.', matched: 'none' };
+const NO_RULE: Decision = {
+  decision: 'deny',
+  ruleId: 'no-rule',
+  band: '',
+  why: 'No rule matched.',
+  matched: 'none',
+};
 
-function firstMatch(rules: CompiledRule[], op: Op, path: string | undefined, which: 'path' | 'path2', targets: string[] | null): Decision {
+function firstMatch(
+  rules: CompiledRule[],
+  op: Op,
+  path: string | undefined,
+  which: 'path' | 'path2',
+  targets: string[] | null,
+): Decision {
   for (const { rule, globs, trees } of rules) {
     if (!ruleHasOp(rule, op)) continue;
     let matched: Decision['matched'] | null = null;
     if (op === 'exec' && targets && trees.some((P) => targets.some((t) => isWithin(P, t)))) matched = 'tree';
     else if (path !== undefined && globs.some((g) => g.match(path))) matched = which;
-    if (matched) return { decision: rule.decision, ruleId: rule.id, band: rule.band, why: rule.why, matched, rule };
+    if (matched)
+      return { decision: rule.decision, ruleId: rule.id, band: rule.band, why: rule.why, matched, rule };
   }
   return NO_RULE;
 }
@@ -92,10 +105,16 @@ export function evaluate(policy: Policy, vars: PolicyVars, ev: PolicyEvent): Dec
   const socket = vars.socket ?? `${vars.state}/warden.sock`;
   for (const p of [ev.path, ev.path2])
     if (p !== undefined && (p === socket || isWithin(p, vars.state)))
-      return builtin('builtin-state-dir', "Warden's state (journal, pre-images, control socket) is off limits to agents.");
+      return builtin(
+        'builtin-state-dir',
+        "Warden's state (journal, pre-images, control socket) is off limits to agents.",
+      );
   if ((ev.op === 'rename' || ev.op === 'delete') && ev.path !== undefined)
     if (isWithin(vars.workspace, ev.path) || isWithin(vars.state, ev.path))
-      return builtin('builtin-protect-ancestor', "Moving or removing the workspace, Warden's state or a parent of them.");
+      return builtin(
+        'builtin-protect-ancestor',
+        "Moving or removing the workspace, Warden's state or a parent of them.",
+      );
 
   const rules = compileRules(policy, vars);
   const raw = ev.op === 'exec' && ev.argv ? recursiveDeleteTargets(ev.argv) : null;

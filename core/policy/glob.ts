@@ -74,8 +74,10 @@ function tokenize(g: string, allowDots: boolean): Tok[] {
       for (let k = 0; k < chars.length; k++) {
         const lo = chars[k] as string;
         const hi = chars[k + 2];
-        if (chars[k + 1] === '-' && hi !== undefined) (tok.items.push([lo, hi]), (k += 2));
-        else tok.items.push([lo, lo]);
+        if (chars[k + 1] === '-' && hi !== undefined) {
+          tok.items.push([lo, hi]);
+          k += 2;
+        } else tok.items.push([lo, lo]);
       }
       toks.push(tok);
       i = j;
@@ -87,7 +89,8 @@ function tokenize(g: string, allowDots: boolean): Tok[] {
     throw new GlobError('pattern ends with / (canonical paths never do; use dir/** for a tree)');
   if (!allowDots) {
     const segs = toGlob(toks).split('/');
-    if (segs.some((s) => s === '.' || s === '..')) throw new GlobError('. and .. segments never match canonical paths');
+    if (segs.some((s) => s === '.' || s === '..'))
+      throw new GlobError('. and .. segments never match canonical paths');
   }
   return toks;
 }
@@ -110,7 +113,8 @@ const isLiteral = (toks: Tok[]) => toks.every((k) => k.t === 'lit' || k.t === 's
 
 /** Brace-expands `raw` and substitutes `~` and `${…}`; returns alternatives that still carry glob escapes. */
 function expandRaw(raw: string, vars: PolicyVars): string[] {
-  if (raw.startsWith('!')) throw new GlobError('negated patterns (!…) are not supported; use rule order instead');
+  if (raw.startsWith('!'))
+    throw new GlobError('negated patterns (!…) are not supported; use rule order instead');
   const slots: string[][] = [];
   let prot = '';
   let depth = 0;
@@ -123,7 +127,9 @@ function expandRaw(raw: string, vars: PolicyVars): string[] {
       const end = raw.indexOf('}', i);
       const name = raw.slice(i + 2, end < 0 ? undefined : end);
       if (end < 0 || !(VAR_NAMES as readonly string[]).includes(name))
-        throw new GlobError(`unknown variable \${${name}} (known: ${VAR_NAMES.map((v) => `\${${v}}`).join(' ')})`);
+        throw new GlobError(
+          `unknown variable \${${name}} (known: ${VAR_NAMES.map((v) => `\${${v}}`).join(' ')})`,
+        );
       const v = vars[name as (typeof VAR_NAMES)[number]];
       slots.push((Array.isArray(v) ? v : [v]).map(globEscape));
       prot += String.fromCharCode(PUA + slots.length - 1);
@@ -138,7 +144,9 @@ function expandRaw(raw: string, vars: PolicyVars): string[] {
   const alts = prot.includes('{') ? braces(prot, { expand: true }) : [prot];
   const out: string[] = [];
   const fill = (s: string, at: number): void => {
-    const i = [...s].findIndex((ch, k) => k >= at && ch.charCodeAt(0) >= PUA && ch.charCodeAt(0) < PUA + 6400);
+    const i = [...s].findIndex(
+      (ch, k) => k >= at && ch.charCodeAt(0) >= PUA && ch.charCodeAt(0) < PUA + 6400,
+    );
     if (i < 0) return void out.push(s);
     const chars = [...s];
     for (const val of slots[(chars[i] as string).charCodeAt(0) - PUA] ?? [])
@@ -157,14 +165,17 @@ export function expandGlob(raw: string, vars: PolicyVars): ExpandedGlob[] {
   return expandRaw(raw, vars).map((alt) => {
     const relative = alt.startsWith('**');
     if (!relative && !alt.startsWith('/'))
-      throw new GlobError(`pattern ${JSON.stringify(alt)} is relative: start it with /, ~, \${workspace}… or **`);
+      throw new GlobError(
+        `pattern ${JSON.stringify(alt)} is relative: start it with /, ~, \${workspace}… or **`,
+      );
     const toks = tokenize(relative ? `/${alt}` : alt, false);
     const last = toks.length - 1;
     let root: string | null = null;
     if (isLiteral(toks)) root = render(toks, (c) => c, '');
     else if (!relative && toks[last]?.t === 'globstar' && isLiteral(toks.slice(0, last)))
       root = render(toks.slice(0, last - 1), (c) => c, '') || '/';
-    const re = picomatch(render(toks, pmEsc, '^'), PM_OPTS);
+    // picomatch's `/**/x` does not match `/x`, but its `**/x` does (zero segments, as WIRE.md wants).
+    const re = picomatch(render(toks, pmEsc, '^').replace(/^\/\*\*(?=\/|$)/, '**'), PM_OPTS);
     return { glob: toGlob(toks), relative, root, match: (p: string) => re(p) };
   });
 }
@@ -177,7 +188,9 @@ export function expandTree(raw: string, vars: PolicyVars): string[] {
   return expandRaw(raw, vars).map((alt) => {
     const toks = tokenize(alt, true);
     if (!alt.startsWith('/') || !isLiteral(toks))
-      throw new GlobError(`tree pattern ${JSON.stringify(alt)} must be a literal absolute path (no glob characters)`);
+      throw new GlobError(
+        `tree pattern ${JSON.stringify(alt)} must be a literal absolute path (no glob characters)`,
+      );
     const parts: string[] = [];
     for (const seg of render(toks, (c) => c, '').split('/'))
       if (seg === '..') parts.pop();

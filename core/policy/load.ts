@@ -90,7 +90,10 @@ function loadFile(file: string): FileResult {
   const spec = parsed.data;
   if (spec.band !== undefined) res.band = spec.band;
   else if (!BAND_RE.test(res.band))
-    at(0, `file name ${JSON.stringify(basename(file))} is not a band like 10-protected.yaml: add band: NN-name`);
+    at(
+      0,
+      `file name ${JSON.stringify(basename(file))} is not a band like 10-protected.yaml: add band: NN-name`,
+    );
   res.description = spec.description;
   spec.rules.forEach((r, i) => {
     const pos = lc.linePos(nodeAt(doc, ['rules', i, 'id'])?.range?.[0] ?? 0);
@@ -142,7 +145,9 @@ function toRule(r: RuleSpec, band: string, file: string, line: number, column: n
 function loadAll(files: string[]): { policy: Policy; issues: PolicyIssue[] } {
   const results = files.map(loadFile);
   const bandNum = (b: string) => Number(/^\d+/.exec(b)?.[0] ?? 99);
-  const ordered = results.map((r, i) => ({ r, i })).sort((a, b) => bandNum(a.r.band) - bandNum(b.r.band) || a.i - b.i);
+  const ordered = results
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => bandNum(a.r.band) - bandNum(b.r.band) || a.i - b.i);
   const issues = results.flatMap((r) => r.issues);
   const seen = new Map<string, PolicyRule>();
   const policy: Policy = { bands: [], rules: [] };

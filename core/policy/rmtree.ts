@@ -37,7 +37,8 @@ function findTargets(args: string[]): string[] | null {
   while (i < args.length && !/^[-(!,]/.test(args[i] as string)) starts.push(args[i++] as string);
   const expr = args.slice(i);
   const deletes = expr.some(
-    (a, k) => a === '-delete' || (['-exec', '-execdir', '-ok', '-okdir'].includes(a) && base(expr[k + 1]) === 'rm'),
+    (a, k) =>
+      a === '-delete' || (['-exec', '-execdir', '-ok', '-okdir'].includes(a) && base(expr[k + 1]) === 'rm'),
   );
   if (!deletes) return null;
   return starts.length > 0 ? starts : ['.'];

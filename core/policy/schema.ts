@@ -47,7 +47,10 @@ const matchSchema = z
     op: z.union([z.literal('*'), z.enum(OPS), z.array(z.enum(OPS)).min(1)]),
     path: stringList.optional(),
     tree: stringList.optional(),
-    command: z.object({ argv: z.array(z.string()).min(1) }).strict().optional(),
+    command: z
+      .object({ argv: z.array(z.string()).min(1) })
+      .strict()
+      .optional(),
     host: stringList.optional(),
     agent: z.string().min(1).optional(),
   })
@@ -68,7 +71,11 @@ const ruleSchema = z
   .superRefine((r, ctx) => {
     const m = r.match;
     if (!m.path && !m.tree && !m.command && !m.host && !m.agent)
-      ctx.addIssue({ code: 'custom', path: ['match'], message: 'match needs path, tree, command, host or agent' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['match'],
+        message: 'match needs path, tree, command, host or agent',
+      });
     if (m.tree && (m.op === '*' || [m.op].flat().some((o) => o !== 'exec')))
       ctx.addIssue({ code: 'custom', path: ['match', 'op'], message: 'tree matchers apply only to op exec' });
     if (r.delay !== undefined && r.decision !== 'delay')

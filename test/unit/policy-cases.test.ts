@@ -4,24 +4,50 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { compileTable, evaluate, loadPolicy, OPS, type Policy, type PolicyEvent, type PolicyVars } from '../../core/policy/index.js';
+import {
+  compileTable,
+  evaluate,
+  loadPolicy,
+  OPS,
+  type Policy,
+  type PolicyEvent,
+  type PolicyVars,
+} from '../../core/policy/index.js';
 import { escapeField } from '../../core/wire/table.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const casesDir = join(root, 'test', 'policy-cases');
 const matcher = join(root, 'helper', 'linux', 'build', 'warden-match');
-const DEFAULT_VARS: PolicyVars = { workspace: '/w/proj', home: '/w/home', tmp: ['/tmp'], state: '/w/home/.local/state/warden' };
+const DEFAULT_VARS: PolicyVars = {
+  workspace: '/w/proj',
+  home: '/w/home',
+  tmp: ['/tmp'],
+  state: '/w/home/.local/state/warden',
+};
 
 const caseSchema = z
   .object({
     note: z.string(),
-    vars: z.object({ workspace: z.string(), home: z.string(), tmp: z.array(z.string()), state: z.string() }).strict().optional(),
+    vars: z
+      .object({ workspace: z.string(), home: z.string(), tmp: z.array(z.string()), state: z.string() })
+      .strict()
+      .optional(),
     real: z.boolean().optional(),
     mkdirs: z.array(z.string()).optional(),
     symlinks: z.record(z.string(), z.string()).optional(),
@@ -38,7 +64,10 @@ const caseSchema = z
   })
   .strict();
 type Case = z.infer<typeof caseSchema>;
-const fileSchema = z.union([z.array(caseSchema), z.object({ policy: z.array(z.string()), cases: z.array(caseSchema) }).strict()]);
+const fileSchema = z.union([
+  z.array(caseSchema),
+  z.object({ policy: z.array(z.string()), cases: z.array(caseSchema) }).strict(),
+]);
 
 /** A case made concrete: `real` cases are moved under a fresh temp dir whose directories exist. */
 interface Prepared {
@@ -51,8 +80,14 @@ function prepare(c: Case): Prepared {
   if (!c.real) return { vars, event: c.event, cleanup: () => {} };
   const t = realpathSync(mkdtempSync(join(tmpdir(), 'warden-case-')));
   const at = (p: string) => (p === '/' ? t : p.startsWith('/') ? t + p : p);
-  const v: PolicyVars = { workspace: at(vars.workspace), home: at(vars.home), tmp: vars.tmp.map(at), state: at(vars.state) };
-  for (const d of [v.workspace, v.home, v.state, ...v.tmp, ...(c.mkdirs ?? []).map(at)]) mkdirSync(d, { recursive: true });
+  const v: PolicyVars = {
+    workspace: at(vars.workspace),
+    home: at(vars.home),
+    tmp: vars.tmp.map(at),
+    state: at(vars.state),
+  };
+  for (const d of [v.workspace, v.home, v.state, ...v.tmp, ...(c.mkdirs ?? []).map(at)])
+    mkdirSync(d, { recursive: true });
   for (const [link, target] of Object.entries(c.symlinks ?? {})) symlinkSync(at(target), at(link));
   const e = c.event;
   const event: PolicyEvent = {
@@ -83,7 +118,9 @@ function runMatcher(policy: Policy, vars: PolicyVars, events: PolicyEvent[]): st
     };
     writeFileSync(table, compileTable(policy, vars, header));
     const input = events
-      .map((e) => [e.op, e.path ?? '', e.path2 ?? '', e.cwd ?? '', ...(e.argv ?? [])].map(escapeField).join('\t'))
+      .map((e) =>
+        [e.op, e.path ?? '', e.path2 ?? '', e.cwd ?? '', ...(e.argv ?? [])].map(escapeField).join('\t'),
+      )
       .join('\n');
     const r = spawnSync(matcher, [table], { input: `${input}\n`, encoding: 'utf8' });
     assert.equal(r.status, 0, `warden-match exited ${r.status}: ${r.stderr}`);
@@ -93,9 +130,15 @@ function runMatcher(policy: Policy, vars: PolicyVars, events: PolicyEvent[]): st
   }
 }
 
-const defaultPolicy = loadPolicy(readdirSync(join(root, 'policies')).filter((f) => f.endsWith('.yaml')).map((f) => join(root, 'policies', f)));
+const defaultPolicy = loadPolicy(
+  readdirSync(join(root, 'policies'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join(root, 'policies', f)),
+);
 
-for (const name of readdirSync(casesDir).filter((f) => f.endsWith('.yaml')).sort()) {
+for (const name of readdirSync(casesDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()) {
   const spec = fileSchema.parse(parse(readFileSync(join(casesDir, name), 'utf8')));
   const cases = Array.isArray(spec) ? spec : spec.cases;
   const policy = Array.isArray(spec) ? defaultPolicy : loadPolicy(spec.policy.map((p) => join(casesDir, p)));
@@ -113,7 +156,8 @@ for (const name of readdirSync(casesDir).filter((f) => f.endsWith('.yaml')).sort
   }
 
   test(`policy-cases/${name}: C matcher agrees`, (t) => {
-    if (!existsSync(matcher)) return t.skip(`warden-match not built: ${matcher} is missing (make -C helper/linux)`);
+    if (!existsSync(matcher))
+      return t.skip(`warden-match not built: ${matcher} is missing (make -C helper/linux)`);
     const failures: string[] = [];
     // Cases sharing vars share one table and one matcher process; real cases each get their own temp dir.
     const groups = new Map<string, { p: Prepared; c: Case }[]>();
@@ -124,10 +168,15 @@ for (const name of readdirSync(casesDir).filter((f) => f.endsWith('.yaml')).sort
     }
     try {
       for (const group of groups.values()) {
-        const out = runMatcher(policy, group[0]!.p.vars, group.map((g) => g.p.event));
+        const out = runMatcher(
+          policy,
+          group[0]!.p.vars,
+          group.map((g) => g.p.event),
+        );
         group.forEach(({ c }, i) => {
           const want = `${c.want.decision}\t${c.want.rule}`;
-          if (out[i] !== want) failures.push(`${c.note}: C said ${JSON.stringify(out[i])}, want ${JSON.stringify(want)}`);
+          if (out[i] !== want)
+            failures.push(`${c.note}: C said ${JSON.stringify(out[i])}, want ${JSON.stringify(want)}`);
         });
       }
     } finally {
@@ -136,4 +185,3 @@ for (const name of readdirSync(casesDir).filter((f) => f.endsWith('.yaml')).sort
     assert.deepEqual(failures, []);
   });
 }
-
