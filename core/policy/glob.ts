@@ -115,6 +115,8 @@ const isLiteral = (toks: Tok[]) => toks.every((k) => k.t === 'lit' || k.t === 's
 function expandRaw(raw: string, vars: PolicyVars): string[] {
   if (raw.startsWith('!'))
     throw new GlobError('negated patterns (!…) are not supported; use rule order instead');
+  if (/[\ue000-\uf8ff]/.test(raw))
+    throw new GlobError('private-use characters (U+E000–U+F8FF) are not supported');
   const slots: string[][] = [];
   let prot = '';
   let depth = 0;
@@ -141,7 +143,12 @@ function expandRaw(raw: string, vars: PolicyVars): string[] {
     }
   }
   if (depth !== 0) throw new GlobError('unbalanced { (escape it as \\{ for a literal)');
-  const alts = prot.includes('{') ? braces(prot, { expand: true }) : [prot];
+  let alts = [prot];
+  try {
+    if (prot.includes('{')) alts = braces(prot, { expand: true });
+  } catch (err) {
+    throw new GlobError(`brace expansion failed: ${(err as Error).message}`);
+  }
   const out: string[] = [];
   const fill = (s: string, at: number): void => {
     const i = [...s].findIndex(

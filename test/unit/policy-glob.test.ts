@@ -34,6 +34,8 @@ test('braces expand (nested, ranges); escaped braces and escapes survive expansi
   assert.deepEqual(globs('/a/\\{x,y\\}'), ['/a/{x,y}']);
   assert.deepEqual(globs('/a/\\*{b,c}'), ['/a/\\*b', '/a/\\*c']);
   assert.deepEqual(globs('{${workspace},~}/x'), ['/w/proj/x', '/w/home/x']);
+  assert.throws(() => globs('/a/{1..100000}'), /brace expansion failed/);
+  assert.throws(() => globs('/a/\ue001'), /private-use/);
 });
 
 test('relative ** patterns become absolute and never name a wall root', () => {
