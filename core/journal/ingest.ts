@@ -38,7 +38,14 @@ function removeStaleStage(stageDir: string, maxSeq: number): void {
   }
 }
 
-function storePreimage(j: Journal, blobs: BlobStore, runId: number, ev: EvLine, stageDir: string, done: string[]) {
+function storePreimage(
+  j: Journal,
+  blobs: BlobStore,
+  runId: number,
+  ev: EvLine,
+  stageDir: string,
+  done: string[],
+) {
   const kind = ev.pre?.kind;
   if (kind !== 'link' && kind !== 'copy') return null;
   const staged = join(stageDir, String(ev.seq));
@@ -61,7 +68,15 @@ function apply(j: Journal, blobs: BlobStore, o: IngestOptions, l: EventLine, sta
       j.setRunStart(runId, { helperPid: l.helper_pid, rootPid: l.pid, startedAt: l.ts });
       return 0;
     case 'proc':
-      j.insertProcess({ runId, pid: l.pid, ppid: l.ppid, argv: l.argv, exe: l.exe ?? null, cwd: l.cwd ?? null, ts: l.ts });
+      j.insertProcess({
+        runId,
+        pid: l.pid,
+        ppid: l.ppid,
+        argv: l.argv,
+        exe: l.exe ?? null,
+        cwd: l.cwd ?? null,
+        ts: l.ts,
+      });
       return 0;
     case 'fault':
       j.insertFault(runId, l.ts, l.what);
@@ -155,7 +170,10 @@ export function ingestAll(journal: Journal, blobs: BlobStore, stateDir: string):
   const runsDir = join(stateDir, 'runs');
   let ids: number[] = [];
   try {
-    ids = fs.readdirSync(runsDir).filter((n) => /^\d+$/.test(n)).map(Number);
+    ids = fs
+      .readdirSync(runsDir)
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number);
   } catch {
     /* no runs yet */
   }
@@ -170,7 +188,11 @@ export function ingestAll(journal: Journal, blobs: BlobStore, stateDir: string):
       /* no log */
     }
     if (run && run.status !== 'running' && size <= run.logOffset) continue;
-    total += ingestRun(journal, blobs, { runId: id, eventsPath, stageDir: join(stateDir, 'stage', String(id)) }).lines;
+    total += ingestRun(journal, blobs, {
+      runId: id,
+      eventsPath,
+      stageDir: join(stateDir, 'stage', String(id)),
+    }).lines;
   }
   return total;
 }

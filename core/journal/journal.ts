@@ -107,10 +107,20 @@ export class Journal {
   }
 
   /** Creates a run row with status 'running' and returns its id (`id` may be given, e.g. by the daemon). */
-  createRun(r: { id?: number; startedAt?: number; argv?: string[]; cwd?: string; workspace?: string }): number {
-    const info = this
-      .q('INSERT INTO runs (id, started_at, argv, cwd, workspace) VALUES (?, ?, ?, ?, ?)')
-      .run(r.id ?? null, r.startedAt ?? Date.now(), JSON.stringify(r.argv ?? []), r.cwd ?? null, r.workspace ?? null);
+  createRun(r: {
+    id?: number;
+    startedAt?: number;
+    argv?: string[];
+    cwd?: string;
+    workspace?: string;
+  }): number {
+    const info = this.q('INSERT INTO runs (id, started_at, argv, cwd, workspace) VALUES (?, ?, ?, ?, ?)').run(
+      r.id ?? null,
+      r.startedAt ?? Date.now(),
+      JSON.stringify(r.argv ?? []),
+      r.cwd ?? null,
+      r.workspace ?? null,
+    );
     return Number(info.lastInsertRowid);
   }
 
@@ -122,19 +132,24 @@ export class Journal {
     id: number,
     e: { status?: RunStatus; exitCode?: number | null; signal?: Signal; summary?: unknown; endedAt?: number },
   ): void {
-    this
-      .q(
-        `UPDATE runs SET status = ?, exit_code = coalesce(?, exit_code), signal = coalesce(?, signal),
+    this.q(
+      `UPDATE runs SET status = ?, exit_code = coalesce(?, exit_code), signal = coalesce(?, signal),
          summary = coalesce(?, summary), ended_at = coalesce(ended_at, ?) WHERE id = ?`,
-      )
-      .run(e.status ?? 'ended', e.exitCode ?? null, e.signal ?? null, j(e.summary), e.endedAt ?? Date.now(), id);
+    ).run(
+      e.status ?? 'ended',
+      e.exitCode ?? null,
+      e.signal ?? null,
+      j(e.summary),
+      e.endedAt ?? Date.now(),
+      id,
+    );
   }
 
   /** Records the helper's `start` line: helper and root pids (and the start time if given). */
   setRunStart(id: number, s: { helperPid: number; rootPid: number; startedAt?: number }): void {
-    this
-      .q('UPDATE runs SET helper_pid = ?, root_pid = ?, started_at = coalesce(?, started_at) WHERE id = ?')
-      .run(s.helperPid, s.rootPid, s.startedAt ?? null, id);
+    this.q(
+      'UPDATE runs SET helper_pid = ?, root_pid = ?, started_at = coalesce(?, started_at) WHERE id = ?',
+    ).run(s.helperPid, s.rootPid, s.startedAt ?? null, id);
   }
 
   /** Sets how many bytes of the run's events.ndjson have been ingested. */
@@ -171,9 +186,15 @@ export class Journal {
 
   /** Inserts one `proc` record. */
   insertProcess(p: ProcessRow): void {
-    this
-      .q('INSERT INTO processes (run_id, pid, ppid, argv, exe, cwd, ts) VALUES (?,?,?,?,?,?,?)')
-      .run(p.runId, p.pid, p.ppid, JSON.stringify(p.argv), p.exe, p.cwd, p.ts);
+    this.q('INSERT INTO processes (run_id, pid, ppid, argv, exe, cwd, ts) VALUES (?,?,?,?,?,?,?)').run(
+      p.runId,
+      p.pid,
+      p.ppid,
+      JSON.stringify(p.argv),
+      p.exe,
+      p.cwd,
+      p.ts,
+    );
   }
 
   /** Inserts one fault (something the helper or ingest could not do). */
@@ -191,11 +212,9 @@ export class Journal {
 
   /** Events of a run in seq order, optionally after a seq, of one op, at most `limit`. */
   events(runId: number, o: { afterSeq?: number; limit?: number; op?: string } = {}): EventRow[] {
-    const rows = this
-      .q(
-        `SELECT * FROM events WHERE run_id = ? AND seq > ? AND (? IS NULL OR op = ?) ORDER BY seq LIMIT ?`,
-      )
-      .all(runId, o.afterSeq ?? 0, o.op ?? null, o.op ?? null, o.limit ?? -1) as Row[];
+    const rows = this.q(
+      `SELECT * FROM events WHERE run_id = ? AND seq > ? AND (? IS NULL OR op = ?) ORDER BY seq LIMIT ?`,
+    ).all(runId, o.afterSeq ?? 0, o.op ?? null, o.op ?? null, o.limit ?? -1) as Row[];
     return rows.map(eventFrom);
   }
 
@@ -211,7 +230,7 @@ export class Journal {
     const root = this.getRun(runId)?.rootPid ?? null;
     const out: { pid: number; argv: string[] }[] = [];
     const seen = new Set<number>();
-    for (let p: number | null = pid; p !== null && !seen.has(p); ) {
+    for (let p: number | null = pid; p !== null && !seen.has(p);) {
       seen.add(p);
       const r = q.get(runId, p) as { pid: number; ppid: number | null; argv: string } | undefined;
       if (!r) break;
@@ -224,36 +243,54 @@ export class Journal {
 
   /** Counts for a run; see RunSummary. */
   runSummary(runId: number): RunSummary {
-    return this
-      .q(
-        `SELECT count(*) AS events,
+    return this.q(
+      `SELECT count(*) AS events,
           coalesce(sum(decision <> 'allow'), 0) AS denied,
           coalesce(sum(pre_sha IS NOT NULL), 0) AS preimages,
           coalesce(sum(decision = 'allow' AND errno = 0 AND
             (op = 'connect' OR json_extract(pre, '$.kind') = 'toolarge')), 0) AS irreversible
          FROM events WHERE run_id = ?`,
-      )
-      .get(runId) as RunSummary;
+    ).get(runId) as RunSummary;
   }
 
   /** Records a rollback (status e.g. 'applying') and returns its id. */
   insertRollback(runId: number, plan: unknown, status: string): number {
-    const info = this
-      .q('INSERT INTO rollbacks (run_id, created_at, plan, status) VALUES (?,?,?,?)')
-      .run(runId, Date.now(), JSON.stringify(plan), status);
+    const info = this.q('INSERT INTO rollbacks (run_id, created_at, plan, status) VALUES (?,?,?,?)').run(
+      runId,
+      Date.now(),
+      JSON.stringify(plan),
+      status,
+    );
     return Number(info.lastInsertRowid);
   }
 
   /** Stores a rollback's result and final status. */
   finishRollback(id: number, result: unknown, status: string): void {
-    this.q('UPDATE rollbacks SET result = ?, status = ? WHERE id = ?').run(JSON.stringify(result), status, id);
+    this.q('UPDATE rollbacks SET result = ?, status = ? WHERE id = ?').run(
+      JSON.stringify(result),
+      status,
+      id,
+    );
   }
 
   /** One rollback record, or undefined. */
   getRollback(id: number): RollbackRow | undefined {
     const r = this.q('SELECT * FROM rollbacks WHERE id = ?').get(id) as Row | undefined;
     if (!r) return undefined;
-    const [runId, createdAt, plan, result, status] = [r.run_id, r.created_at, unj(r.plan), unj(r.result), r.status];
-    return { id, runId: runId as number, createdAt: createdAt as number, plan, result, status: status as string };
+    const [runId, createdAt, plan, result, status] = [
+      r.run_id,
+      r.created_at,
+      unj(r.plan),
+      unj(r.result),
+      r.status,
+    ];
+    return {
+      id,
+      runId: runId as number,
+      createdAt: createdAt as number,
+      plan,
+      result,
+      status: status as string,
+    };
   }
 }

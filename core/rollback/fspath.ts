@@ -66,7 +66,12 @@ export function moveAcross(from: FsPath, to: FsPath): void {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
     const [f, t] = [showFsPathExact(from), showFsPathExact(to)];
-    fs.cpSync(f, t, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, errorOnExist: true });
+    fs.cpSync(f, t, {
+      recursive: true,
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+      errorOnExist: true,
+    });
     fs.rmSync(from, { recursive: true, force: true });
   }
 }

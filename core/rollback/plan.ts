@@ -10,6 +10,8 @@ import type { FsPath, Pre } from '../wire/events.js';
 export interface StepMeta {
   type?: string;
   mode?: number;
+  /** Size in bytes (file pre-images). */
+  size?: number;
   uid?: number;
   gid?: number;
   mtime?: [number, number];
@@ -31,7 +33,8 @@ export interface StepMeta {
  */
 export interface PlanStep {
   seq: number;
-  action: 'remove' | 'restore' | 'symlink' | 'mkdir' | 'rmdir' | 'move-back' | 'exchange' | 'meta' | 'irreversible';
+  action:
+    'remove' | 'restore' | 'symlink' | 'mkdir' | 'rmdir' | 'move-back' | 'exchange' | 'meta' | 'irreversible';
   path: string;
   pathHex?: string;
   path2?: string;
@@ -72,7 +75,7 @@ function pathFields(p: FsPath, which: 'path' | 'path2'): Partial<PlanStep> & { p
 
 function metaOf(pre: Pre): StepMeta {
   const m: StepMeta = {};
-  for (const k of ['type', 'mode', 'uid', 'gid', 'mtime', 'atime'] as const) {
+  for (const k of ['type', 'mode', 'size', 'uid', 'gid', 'mtime', 'atime'] as const) {
     if (pre[k] !== undefined) (m as Record<string, unknown>)[k] = pre[k];
   }
   if (pre.target !== undefined) {
@@ -86,7 +89,8 @@ function metaOf(pre: Pre): StepMeta {
 function recreate(e: EventRow, pre: Pre | null, path: FsPath, what: string): Omit<PlanStep, 'seq'>[] {
   const at = pathFields(path, 'path') as { path: string };
   if (!pre || pre.kind === 'none') return [];
-  if (pre.kind === 'toolarge') return [{ action: 'irreversible', ...at, note: `${what}: file above pre-image limit` }];
+  if (pre.kind === 'toolarge')
+    return [{ action: 'irreversible', ...at, note: `${what}: file above pre-image limit` }];
   const meta = metaOf(pre);
   if (pre.type === 'symlink') return [{ action: 'symlink', ...at, meta, note: `recreate symlink (${what})` }];
   if (pre.type === 'dir') return [{ action: 'mkdir', ...at, meta, note: `recreate directory (${what})` }];
@@ -105,8 +109,10 @@ function invert(e: EventRow): Omit<PlanStep, 'seq'>[] {
   switch (e.op) {
     case 'create':
     case 'write':
-      if (!pre || pre.kind === 'none') return [{ action: 'remove', ...at, note: `remove what the run created` }];
-      if (pre.kind === 'meta') return [{ action: 'meta', ...at, meta: metaOf(pre), note: 'restore metadata' }];
+      if (!pre || pre.kind === 'none')
+        return [{ action: 'remove', ...at, note: `remove what the run created` }];
+      if (pre.kind === 'meta')
+        return [{ action: 'meta', ...at, meta: metaOf(pre), note: 'restore metadata' }];
       return recreate(e, pre, path, e.op === 'write' ? 'overwritten' : 'replaced');
     case 'delete':
       return recreate(e, pre, path, 'deleted');
@@ -118,7 +124,10 @@ function invert(e: EventRow): Omit<PlanStep, 'seq'>[] {
       const dst = e.path2 as FsPath;
       const both = { ...at, ...pathFields(dst, 'path2') };
       if ((e.flags ?? 0) & RENAME_EXCHANGE) return [{ action: 'exchange', ...both, note: 'swap back' }];
-      return [{ action: 'move-back', ...both, note: 'move back' }, ...recreate(e, pre, dst, 'replaced by rename')];
+      return [
+        { action: 'move-back', ...both, note: 'move back' },
+        ...recreate(e, pre, dst, 'replaced by rename'),
+      ];
     }
     case 'connect':
       return [{ action: 'irreversible', ...at, note: 'network connection' }];
@@ -142,7 +151,8 @@ export function planRollback(journal: Journal, runId: number, o: PlanOptions = {
     const e = events[i] as EventRow;
     if (e.errno !== 0 || e.decision !== 'allow' || e.path === null) continue;
     if (match && !match(displayPath(e.path)) && !(e.path2 !== null && match(displayPath(e.path2)))) continue;
-    for (const s of invert(e)) (s.action === 'irreversible' ? irreversible : steps).push({ seq: e.seq, ...s });
+    for (const s of invert(e))
+      (s.action === 'irreversible' ? irreversible : steps).push({ seq: e.seq, ...s });
   }
   return { run: runId, createdAt: Date.now(), untilSeq, paths: o.paths ?? null, steps, irreversible };
 }

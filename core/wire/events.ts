@@ -43,12 +43,15 @@ function decodeHexFields(o: Record<string, unknown>): void {
   } else if (Array.isArray(o.argv)) {
     // Mixed form: individual non-UTF-8 elements written as {"hex":"…"}.
     o.argv = o.argv.map((s: unknown) =>
-      s !== null && typeof s === 'object' && 'hex' in s ? unhex((s as { hex: unknown }).hex, 'argv').toString() : s,
+      s !== null && typeof s === 'object' && 'hex' in s
+        ? unhex((s as { hex: unknown }).hex, 'argv').toString()
+        : s,
     );
   }
   for (const p of ['pre', 'pre2']) {
     const v = o[p];
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) decodeHexFields(v as Record<string, unknown>);
+    if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      decodeHexFields(v as Record<string, unknown>);
   }
 }
 
@@ -150,10 +153,12 @@ export function parseEventLine(line: string): EventLine {
   } catch (e) {
     throw new Error(`event line is not valid JSON (${(e as Error).message}): ${line.slice(0, 120)}`);
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('event line is not an object');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error('event line is not an object');
   const o = raw as Record<string, unknown>;
   const t = o.t;
-  if (typeof t !== 'string' || !(t in BY_TYPE)) throw new Error(`event line has unknown type t=${JSON.stringify(t)}`);
+  if (typeof t !== 'string' || !(t in BY_TYPE))
+    throw new Error(`event line has unknown type t=${JSON.stringify(t)}`);
   const where = `event line t=${t}${typeof o.seq === 'number' ? ` seq=${o.seq}` : ''}`;
   try {
     decodeHexFields(o);

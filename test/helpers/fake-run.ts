@@ -61,7 +61,15 @@ export class FakeRun {
   }
 
   start(): this {
-    this.line({ t: 'start', run: this.run, pid: this.pid, helper_pid: this.pid - 1, ts: Date.now(), landlock: 7, seccomp: true });
+    this.line({
+      t: 'start',
+      run: this.run,
+      pid: this.pid,
+      helper_pid: this.pid - 1,
+      ts: Date.now(),
+      landlock: 7,
+      seccomp: true,
+    });
     return this;
   }
 
@@ -71,7 +79,14 @@ export class FakeRun {
   }
 
   /** Appends an `ev` line; `extra` overrides defaults (decision allow, err 0). Returns the seq. */
-  ev(op: string, sys: string, path: P, path2: P | null, pre: Record<string, unknown> | null, extra = {}): number {
+  ev(
+    op: string,
+    sys: string,
+    path: P,
+    path2: P | null,
+    pre: Record<string, unknown> | null,
+    extra = {},
+  ): number {
     const seq = ++this.seq;
     this.line({
       t: 'ev', seq, ts: Date.now(), pid: this.pid, tid: this.pid, op, sys, ...field('path', path),

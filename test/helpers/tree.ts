@@ -67,7 +67,9 @@ export interface HashTreeOptions {
 function nameKey(b: Buffer): string {
   const s = b.toString('utf8');
   if (Buffer.from(s, 'utf8').equals(b)) return s;
-  return [...b].map((c) => (c < 0x80 && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16)}`)).join('');
+  return [...b]
+    .map((c) => (c < 0x80 && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16)}`))
+    .join('');
 }
 
 /**

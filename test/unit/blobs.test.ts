@@ -10,7 +10,8 @@ const env = journalEnv('blobs');
 after(() => env.close());
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 const refs = (h: string) =>
-  (env.journal.db.prepare('SELECT refs FROM blobs WHERE sha = ?').get(h) as { refs: number } | undefined)?.refs;
+  (env.journal.db.prepare('SELECT refs FROM blobs WHERE sha = ?').get(h) as { refs: number } | undefined)
+    ?.refs;
 
 function staged(name: string, content: string | Buffer): string {
   const p = join(env.root, name);

@@ -66,7 +66,9 @@ test('duplicate pre-images share one blob with refs 2', () => {
   ingestRun(env.journal, env.blobs, opts(r));
   const [a, b] = env.journal.events(r.run, { op: 'delete' });
   assert.equal(a?.preSha, b?.preSha);
-  const refs = env.journal.db.prepare('SELECT refs FROM blobs WHERE sha = ?').get(a?.preSha) as { refs: number };
+  const refs = env.journal.db.prepare('SELECT refs FROM blobs WHERE sha = ?').get(a?.preSha) as {
+    refs: number;
+  };
   assert.equal(refs.refs, 2);
 });
 

@@ -17,18 +17,30 @@ const ev = (seq: number, extra: Record<string, unknown> = {}) =>
   }); // prettier-ignore
 
 test('parseEventLine parses every line type', () => {
-  assert.equal(parseEventLine('{"t":"start","run":1,"pid":5,"helper_pid":4,"ts":1,"landlock":7,"seccomp":true}').t, 'start');
-  const p = parseEventLine('{"t":"proc","pid":5,"ppid":4,"argv":["sh","-c","x"],"exe":"/bin/sh","cwd":"/","ts":1}');
+  assert.equal(
+    parseEventLine('{"t":"start","run":1,"pid":5,"helper_pid":4,"ts":1,"landlock":7,"seccomp":true}').t,
+    'start',
+  );
+  const p = parseEventLine(
+    '{"t":"proc","pid":5,"ppid":4,"argv":["sh","-c","x"],"exe":"/bin/sh","cwd":"/","ts":1}',
+  );
   assert.equal(p.t === 'proc' && p.argv[2], 'x');
   assert.equal(parseEventLine(ev(1)).t, 'ev');
-  assert.equal(parseEventLine('{"t":"end","ts":2,"status":0,"signal":0,"events":3,"denied":0,"preimages":1}').t, 'end');
+  assert.equal(
+    parseEventLine('{"t":"end","ts":2,"status":0,"signal":0,"events":3,"denied":0,"preimages":1}').t,
+    'end',
+  );
   assert.equal(parseEventLine('{"t":"fault","ts":3,"what":"stage dir full"}').t, 'fault');
 });
 
 test('parseEventLine decodes _hex fields to Buffers (paths) and strings (argv)', () => {
   const raw = Buffer.from([0x2f, 0x77, 0x73, 0x2f, 0xff, 0x0a]); // "/ws/\xff\n"
   const l = parseEventLine(
-    ev(2, { path: undefined, path_hex: raw.toString('hex'), pre: { kind: 'meta', type: 'symlink', target_hex: 'ff' } }),
+    ev(2, {
+      path: undefined,
+      path_hex: raw.toString('hex'),
+      pre: { kind: 'meta', type: 'symlink', target_hex: 'ff' },
+    }),
   ) as EvLine;
   assert.ok(Buffer.isBuffer(l.path) && l.path.equals(raw));
   assert.ok(Buffer.isBuffer(l.pre?.target) && l.pre.target.equals(Buffer.from([0xff])));
@@ -45,7 +57,10 @@ test('parseEventLine names the problem', () => {
 
 test('schema is versioned and reopening does not re-migrate', () => {
   const db = new Database(join(env.stateDir, 'journal.db'), { readonly: true });
-  assert.equal((db.prepare('SELECT version FROM schema_version').get() as { version: number }).version, SCHEMA_VERSION);
+  assert.equal(
+    (db.prepare('SELECT version FROM schema_version').get() as { version: number }).version,
+    SCHEMA_VERSION,
+  );
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   db.close();
   const again = new Journal(join(env.stateDir, 'journal.db'));
@@ -66,7 +81,10 @@ test('runs: create, get, last, list, end', () => {
   j.endRun(a, { exitCode: 3, summary: { events: 0 }, endedAt: 9 });
   j.endRun(a, { signal: 'SIGTERM' }); // the daemon's later call keeps the helper's values
   const r = j.getRun(a);
-  assert.deepEqual([r?.status, r?.exitCode, r?.signal, r?.endedAt, r?.summary], ['ended', 3, 'SIGTERM', 9, { events: 0 }]);
+  assert.deepEqual(
+    [r?.status, r?.exitCode, r?.signal, r?.endedAt, r?.summary],
+    ['ended', 3, 'SIGTERM', 9, { events: 0 }],
+  );
   assert.equal(j.getRun(999), undefined);
 });
 
@@ -76,7 +94,15 @@ test('events: filters, duplicates ignored, process chain, summary', () => {
   j.setRunStart(run, { helperPid: 1, rootPid: 10 });
   j.insertProcess({ runId: run, pid: 10, ppid: 1, argv: ['agent'], exe: null, cwd: null, ts: 1 });
   j.insertProcess({ runId: run, pid: 11, ppid: 10, argv: ['sh'], exe: null, cwd: null, ts: 2 });
-  j.insertProcess({ runId: run, pid: 11, ppid: 10, argv: ['rm', '-rf', 'x'], exe: '/bin/rm', cwd: '/ws', ts: 3 });
+  j.insertProcess({
+    runId: run,
+    pid: 11,
+    ppid: 10,
+    argv: ['rm', '-rf', 'x'],
+    exe: '/bin/rm',
+    cwd: '/ws',
+    ts: 3,
+  });
   const base = parseEventLine(ev(1)) as EvLine;
   const row = (seq: number, o: Partial<EvLine> = {}) => {
     const e = { ...base, seq, ...o };
