@@ -165,12 +165,19 @@ void op_link(struct call *c, int od, uint64_t op, int nd, uint64_t np, int flags
 	char p[PATH_MAX];
 	if (read_path(c, op, p))
 		return;
-	if ((flags & AT_EMPTY_PATH) && !p[0]) {
-		int r = resolve_fd(c->tid, od, &s);
-		if (r)
-			return fail_resolve(c, r);
-	} else if (get(c, od, op, !!(flags & AT_SYMLINK_FOLLOW), &s))
-		return;
+	int r;
+	/* the source may be an fd link to an unnamed (O_TMPFILE) file: that is
+	 * how such a file gets a name, so magic sources are allowed here */
+	if ((flags & AT_EMPTY_PATH) && !p[0])
+		r = resolve_fd(c->tid, od, &s);
+	else
+		r = resolve_path(c->tid, c->tgid, od, p, !!(flags & AT_SYMLINK_FOLLOW), &s);
+	if (r)
+		return fail_resolve(c, r);
+	if (!notif_valid(c)) {
+		target_close(&s);
+		return respond(c, 0, ESRCH);
+	}
 	if (get(c, nd, np, 0, &d)) {
 		target_close(&s);
 		return;

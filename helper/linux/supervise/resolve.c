@@ -61,7 +61,7 @@ static int rewrite_self(pid_t tid, pid_t tgid, char *p)
 	           !strcmp(p, "/dev/stderr")) {
 		snprintf(head, sizeof head, "/proc/%d/fd/%d", tid,
 		         p[8] == 'i'   ? 0
-		         : p[9] == 'o' ? 1
+		         : p[8] == 'o' ? 1
 		                       : 2);
 		rest = "";
 	} else if (!strncmp(p, "/proc/self/", 11) || !strcmp(p, "/proc/self")) {
