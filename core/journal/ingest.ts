@@ -3,7 +3,7 @@
 // Crash safety: one batch = one transaction that inserts the rows, links pre-images into the blob store and
 // advances runs.log_offset. Stage files are removed only after the commit. A crash before the commit leaves the
 // offset and the stage files as they were (a blob file already linked is reused by the retry); a crash after it
-// leaves stale stage files, which the next ingest removes (every seq at or below the journal's max seq is done).
+// leaves stale stage files, which the next ingest removes (those whose seq is already journaled).
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { BlobStore } from '../blobs/store.js';
@@ -26,7 +26,9 @@ export interface IngestResult {
   events: number;
 }
 
-function removeStaleStage(stageDir: string, maxSeq: number): void {
+/** Removes stage files whose event is already journaled (left by a crash between commit and cleanup). */
+function removeStaleStage(j: Journal, runId: number, stageDir: string): void {
+  const maxSeq = j.maxSeq(runId);
   let names: string[];
   try {
     names = fs.readdirSync(stageDir);
@@ -34,7 +36,9 @@ function removeStaleStage(stageDir: string, maxSeq: number): void {
     return;
   }
   for (const n of names) {
-    if (/^\d+$/.test(n) && Number(n) <= maxSeq) fs.rmSync(join(stageDir, n), { force: true });
+    const seq = Number(n);
+    if (/^\d+$/.test(n) && seq <= maxSeq && j.hasEvent(runId, seq))
+      fs.rmSync(join(stageDir, n), { force: true });
   }
 }
 
@@ -107,7 +111,7 @@ function apply(j: Journal, blobs: BlobStore, o: IngestOptions, l: EventLine, sta
  */
 export function ingestRun(journal: Journal, blobs: BlobStore, o: IngestOptions): IngestResult {
   if (!journal.getRun(o.runId)) journal.createRun({ id: o.runId });
-  removeStaleStage(o.stageDir, journal.maxSeq(o.runId));
+  removeStaleStage(journal, o.runId, o.stageDir);
   let fd: number;
   try {
     fd = fs.openSync(o.eventsPath, 'r');
