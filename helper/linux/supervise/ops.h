@@ -43,6 +43,19 @@ void fail_resolve(struct call *c, int r);
 /* with_umask - set the process umask to TID's for a create; returns the old one. */
 mode_t with_umask(pid_t tid);
 
+/* AS_AGENT - evaluate EXPR (a long long result) with the agent's fs credentials
+ * (creds.c); RES gets -errno if they could not be taken. */
+#define AS_AGENT(c, res, expr)                                                                     \
+	do {                                                                                       \
+		int sw_, cr_ = creds_enter((c)->tid, &sw_);                                        \
+		if (cr_)                                                                           \
+			(res) = cr_;                                                               \
+		else {                                                                             \
+			(res) = (expr);                                                            \
+			creds_leave(sw_);                                                          \
+		}                                                                                  \
+	} while (0)
+
 /* finish - answer C with R (>= 0 value or -errno), then journal it. */
 void finish(struct call *c, long long r);
 

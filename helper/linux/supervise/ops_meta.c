@@ -62,7 +62,8 @@ void op_meta(struct call *c, int dirfd, uint64_t path, int use_fd, int nofollow,
 	}
 	if (t.magic && !t.pathlike) {
 		/* a pipe or socket: no path, nothing to journal */
-		long long res = apply(fd, &t, m);
+		long long res;
+		AS_AGENT(c, res, apply(fd, &t, m));
 		close(fd);
 		return respond(c, 0, res < 0 ? (int)-res : 0);
 	}
@@ -77,7 +78,8 @@ void op_meta(struct call *c, int dirfd, uint64_t path, int use_fd, int nofollow,
 	}
 	c->seq = ev_next_seq();
 	pre_meta(&t, &c->pre);
-	long long res = apply(fd, &t, m);
+	long long res;
+	AS_AGENT(c, res, apply(fd, &t, m));
 	close(fd);
 	target_close(&t);
 	if (res)

@@ -24,14 +24,22 @@ struct fifo_job {
 	int flags;
 };
 
+static long long fifo_open_at(struct fifo_job *j)
+{
+	int fd = openat(j->parent, j->last, (j->flags | O_NOFOLLOW | O_CLOEXEC) & ~O_CREAT);
+	return fd < 0 ? -errno : fd;
+}
+
 /* A FIFO open blocks until the other end arrives: do it off the loop. */
 static void *fifo_open(void *arg)
 {
 	struct fifo_job *j = arg;
 	j->c.n = &j->n;
-	int fd = openat(j->parent, j->last, (j->flags | O_NOFOLLOW | O_CLOEXEC) & ~O_CREAT);
+	long long r0;
+	AS_AGENT(&j->c, r0, fifo_open_at(j));
+	int fd = r0 < 0 ? -1 : (int)r0;
 	if (fd < 0)
-		respond(&j->c, 0, errno);
+		respond(&j->c, 0, (int)-r0);
 	else {
 		int r = respond_fd(&j->c, fd, j->flags & O_CLOEXEC);
 		if (r && r != -ENOENT)
@@ -70,19 +78,33 @@ static void open_fifo(struct call *c, struct target *t, int flags)
 	pthread_attr_destroy(&at);
 }
 
+/* The open itself, on the trusted parent, never following the final name. */
+static long long open_at(struct target *t, int flags, mode_t mode)
+{
+	int fd = openat(t->parent, t->last, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Reopen through an fd link (pipe, socket, deleted file): nothing to journal. */
+static long long open_magic(struct target *t, int flags, mode_t mode)
+{
+	int fd = open(t->magic_path, (flags | O_CLOEXEC | O_NOCTTY) & ~(O_CREAT | O_EXCL), mode);
+	return fd < 0 ? -errno : fd;
+}
+
 /* Open without journaling (devices, pipes, read-only openat2). */
 static void open_plain(struct call *c, struct target *t, int flags, mode_t mode)
 {
-	int fd;
+	long long r0;
 	if (t->magic)
-		fd =
-		    open(t->magic_path, (flags | O_CLOEXEC | O_NOCTTY) & ~(O_CREAT | O_EXCL), mode);
+		AS_AGENT(c, r0, open_magic(t, flags, mode));
 	else
-		fd = openat(t->parent, t->last, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
-	if (fd < 0) {
-		respond(c, 0, errno);
+		AS_AGENT(c, r0, open_at(t, flags, mode));
+	if (r0 < 0) {
+		respond(c, 0, (int)-r0);
 		return;
 	}
+	int fd = (int)r0;
 	int r = respond_fd(c, fd, flags & O_CLOEXEC);
 	if (r && r != -ENOENT)
 		respond(c, 0, -r);
@@ -162,8 +184,9 @@ void op_open(struct call *c, int dirfd, uint64_t path, int flags, mode_t mode, i
 	mode_t old = 0;
 	if (flags & (O_CREAT | __O_TMPFILE))
 		old = with_umask(c->tid);
-	int fd = openat(t.parent, t.last, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
-	int e = errno;
+	long long fdr;
+	AS_AGENT(c, fdr, open_at(&t, flags, mode));
+	int fd = fdr < 0 ? -1 : (int)fdr, e = fdr < 0 ? (int)-fdr : 0;
 	if (flags & (O_CREAT | __O_TMPFILE))
 		umask(old);
 	target_close(&t);

@@ -55,6 +55,18 @@ static void refuse(struct call *c, int r)
 	finish(c, -EIO);
 }
 
+/* Open T for writing (the permission check) and cut it to LEN bytes. */
+static long long do_truncate(struct target *t, off_t len)
+{
+	int fd =
+	    openat(t->parent, t->last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	long long r = ftruncate(fd, len) ? -errno : 0;
+	close(fd);
+	return r;
+}
+
 void op_truncate(struct call *c)
 {
 	struct target t;
@@ -71,13 +83,8 @@ void op_truncate(struct call *c)
 		target_close(&t);
 		return refuse(c, r);
 	}
-	long long res = 0;
-	int fd =
-	    openat(t.parent, t.last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0 || ftruncate(fd, (off_t)ARG(c, 1)))
-		res = -errno;
-	if (fd >= 0)
-		close(fd);
+	long long res;
+	AS_AGENT(c, res, do_truncate(&t, (off_t)ARG(c, 1)));
 	target_close(&t);
 	if (res)
 		pre_failed(c, &c->pre);
@@ -109,7 +116,8 @@ void op_unlink(struct call *c, int dirfd, uint64_t path, int flags)
 		target_close(&t);
 		return refuse(c, r);
 	}
-	long long res = unlinkat(t.parent, t.last, rmdir) ? -errno : 0;
+	long long res;
+	AS_AGENT(c, res, unlinkat(t.parent, t.last, rmdir) ? -errno : 0);
 	target_close(&t);
 	if (res)
 		pre_failed(c, &c->pre);
@@ -151,7 +159,8 @@ void op_rename(struct call *c, int od, uint64_t op, int nd, uint64_t np, unsigne
 		target_close(&d);
 		return refuse(c, r);
 	}
-	long long res = renameat2(s.parent, s.last, d.parent, d.last, flags) ? -errno : 0;
+	long long res;
+	AS_AGENT(c, res, renameat2(s.parent, s.last, d.parent, d.last, flags) ? -errno : 0);
 	target_close(&s);
 	target_close(&d);
 	if (res)
@@ -198,10 +207,12 @@ void op_link(struct call *c, int od, uint64_t op, int nd, uint64_t np, int flags
 	c->pre.kind = PRE_NONE;
 	long long res;
 	if (s.magic)
-		res = linkat(AT_FDCWD, s.magic_path, d.parent, d.last, AT_SYMLINK_FOLLOW) ? -errno
-		                                                                          : 0;
+		AS_AGENT(c, res,
+		         linkat(AT_FDCWD, s.magic_path, d.parent, d.last, AT_SYMLINK_FOLLOW)
+		             ? -errno
+		             : 0);
 	else
-		res = linkat(s.parent, s.last, d.parent, d.last, 0) ? -errno : 0;
+		AS_AGENT(c, res, linkat(s.parent, s.last, d.parent, d.last, 0) ? -errno : 0);
 	target_close(&s);
 	target_close(&d);
 	finish(c, res);
@@ -228,7 +239,8 @@ void op_symlink(struct call *c, uint64_t target, int nd, uint64_t np)
 	c->has_path2 = 1;
 	c->seq = ev_next_seq();
 	c->pre.kind = PRE_NONE;
-	long long res = symlinkat(tgt, d.parent, d.last) ? -errno : 0;
+	long long res;
+	AS_AGENT(c, res, symlinkat(tgt, d.parent, d.last) ? -errno : 0);
 	target_close(&d);
 	finish(c, res);
 }
@@ -250,7 +262,8 @@ void op_mkdir(struct call *c, int dirfd, uint64_t path, mode_t mode)
 	c->seq = ev_next_seq();
 	c->pre.kind = PRE_NONE;
 	mode_t old = with_umask(c->tid);
-	long long res = mkdirat(t.parent, t.last, mode) ? -errno : 0;
+	long long res;
+	AS_AGENT(c, res, mkdirat(t.parent, t.last, mode) ? -errno : 0);
 	umask(old);
 	target_close(&t);
 	finish(c, res);
@@ -276,7 +289,8 @@ void op_mknod(struct call *c, int dirfd, uint64_t path, mode_t mode, dev_t dev)
 	c->seq = ev_next_seq();
 	c->pre.kind = PRE_NONE;
 	mode_t old = with_umask(c->tid);
-	long long res = mknodat(t.parent, t.last, mode, dev) ? -errno : 0;
+	long long res;
+	AS_AGENT(c, res, mknodat(t.parent, t.last, mode, dev) ? -errno : 0);
 	umask(old);
 	target_close(&t);
 	finish(c, res);

@@ -192,6 +192,19 @@ void decide(struct call *c, const char *cwd);
 /* deny_errno - errno to return for a denied C (EACCES, EPERM for exec/holds). */
 int deny_errno(struct call *c);
 
+/* ---- creds.c ---- */
+
+/*
+ * creds_enter - when the supervisor runs as root, switch this thread's
+ * fsuid/fsgid/supplementary groups to TID's so the kernel judges the
+ * mutation as the agent's. *SWITCHED says whether creds_leave must undo it.
+ * Returns 0 or -errno (ESRCH: the task is gone); on error nothing changed.
+ */
+int creds_enter(pid_t tid, int *switched);
+
+/* creds_leave - restore the supervisor's own fs credentials. */
+void creds_leave(int switched);
+
 /* ---- landlock.c / filter.c ---- */
 
 /* landlock_apply - restrict the calling process per the table (in the child).

@@ -1,0 +1,116 @@
+// warden-supervise on less common paths: FIFOs, fd reopens, O_TMPFILE links, metadata ops, truncate,
+// device nodes, a de-privileged agent under a root supervisor, and signal forwarding.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { cleanup, evs, makeEnv, missingHelper, python, readEvents, run, sh, supervise, type Env } from './env.js';
+
+const skip = missingHelper();
+
+function withEnv(name: string, fn: (e: Env) => void | Promise<void>): void {
+  test(name, { skip, timeout: 30000 }, async () => {
+    const e = makeEnv();
+    try {
+      await fn(e);
+    } finally {
+      cleanup(e);
+    }
+  });
+}
+
+withEnv('a write-open of a FIFO waits for its reader without blocking the supervisor', (e) => {
+  const { r } = sh(e, 'mkfifo p && (cat p > got &) && echo through-fifo > p; wait; echo other > other.txt; sleep 0.2; cat got');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'through-fifo\n');
+  assert.equal(fs.readFileSync(join(e.ws, 'other.txt'), 'utf8'), 'other\n');
+});
+
+withEnv('/dev/stdout is the fd it names: a file in the workspace is journaled, a pipe is just reopened', (e) => {
+  const out = join(e.ws, 'out.txt');
+  // (node's stdio "pipes" are socketpairs, which cannot be reopened: make a real pipe inside)
+  const { r, lines } = sh(e, 'echo to-null > /dev/null; (echo to-pipe > /dev/stdout) | cat > piped.txt');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.readFileSync(join(e.ws, 'piped.txt'), 'utf8'), 'to-pipe\n');
+  assert.ok(!evs(lines).some((l) => (l.path ?? '').startsWith('/dev/')), 'devices and pipes are not journaled');
+  const viaFile = sh(e, `exec > ${out}; echo again > /dev/stdout`);
+  assert.equal(viaFile.r.status, 0, viaFile.r.stderr);
+  assert.equal(fs.readFileSync(out, 'utf8'), 'again\n');
+  assert.ok(evs(viaFile.lines).some((l) => l.path === out && l.op === 'write'), 'reopen of a workspace file is journaled by its path');
+});
+
+withEnv('an O_TMPFILE file linked into the workspace, metadata ops and truncate are performed and journaled', (e) => {
+  const script = [
+    'import os',
+    'fd = os.open(".", os.O_TMPFILE | os.O_WRONLY, 0o644); os.write(fd, b"tmp")',
+    'os.link(f"/proc/self/fd/{fd}", "named", follow_symlinks=True)',
+    'with open("m", "w") as f: f.write("0123456789")',
+    'os.truncate("m", 4); os.chmod("m", 0o600); os.utime("m", (1, 2))',
+    'os.symlink("m", "sl"); os.utime("sl", (5, 6), follow_symlinks=False)',
+    'try:\n  os.mknod("dev", 0o600 | 0o020000, os.makedev(1, 3)); print("mknod ok")',
+    'except OSError as x: print("mknod", x.errno)',
+  ].join('\n');
+  const { r, lines } = run(e, [python, '-c', script]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'mknod 1', 'no device nodes through the supervisor');
+  assert.equal(fs.readFileSync(join(e.ws, 'named'), 'utf8'), 'tmp');
+  const st = fs.statSync(join(e.ws, 'm'));
+  assert.equal(st.mode & 0o777, 0o600);
+  assert.equal(st.mtimeMs, 2000);
+  assert.equal(st.size, 4);
+  assert.equal(fs.lstatSync(join(e.ws, 'sl')).mtimeMs, 6000);
+  const m = join(e.ws, 'm');
+  const chmod = evs(lines).find((l) => l.path === m && (l.sys === 'chmod' || l.sys === 'fchmodat'));
+  assert.equal(chmod?.pre?.kind, 'meta');
+  assert.equal((chmod?.pre?.mode ?? 0) & 0o777, 0o644);
+  const trunc = evs(lines).find((l) => l.path === m && l.sys === 'truncate');
+  assert.equal(trunc?.pre?.kind, 'copy');
+  assert.equal(fs.readFileSync(join(e.stage, String(trunc?.seq)), 'utf8'), '0123456789');
+  assert.ok(evs(lines).some((l) => l.path === join(e.ws, 'named') && l.op === 'create' && l.err === 0));
+});
+
+test('a de-privileged agent under a root supervisor gets its own permission checks', { skip: skip ?? (process.getuid?.() !== 0 ? 'needs root' : undefined) }, () => {
+  const e = makeEnv();
+  try {
+    fs.chmodSync(e.dir, 0o755);
+    fs.chmodSync(e.ws, 0o755);
+    fs.writeFileSync(join(e.ws, 'rootfile'), 'root\n', { mode: 0o644 });
+    const script = [
+      'import os',
+      'os.setgroups([]); os.setgid(65534); os.setuid(65534)',
+      'for f in ["rootfile", "newfile"]:',
+      '  try:\n    open(f, "w").write("x"); print(f, "written")',
+      '  except OSError as x: print(f, x.errno)',
+      'try:\n  os.unlink("rootfile"); print("unlinked")',
+      'except OSError as x: print("unlink", x.errno)',
+    ].join('\n');
+    const { r } = run(e, [python, '-c', script]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'rootfile 13\nnewfile 13\nunlink 13\n');
+    assert.equal(fs.readFileSync(join(e.ws, 'rootfile'), 'utf8'), 'root\n');
+  } finally {
+    cleanup(e);
+  }
+});
+
+test('SIGTERM to the supervisor is forwarded to the agent process group', { skip, timeout: 20000 }, async () => {
+  const e = makeEnv();
+  try {
+    const p = spawn(supervise, ['--table', e.table, '--', 'sh', '-c', 'echo started > started; sleep 30; echo no > survived'], {
+      cwd: e.ws,
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 5000;
+    while (!fs.existsSync(join(e.ws, 'started')) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    const exited = new Promise<number | null>((res) => p.on('exit', (code) => res(code)));
+    p.kill('SIGTERM');
+    assert.equal(await exited, 143);
+    assert.equal(fs.existsSync(join(e.ws, 'survived')), false);
+    const end = readEvents(e).at(-1);
+    assert.equal(end?.t, 'end');
+    assert.equal(end?.signal, 15);
+  } finally {
+    cleanup(e);
+  }
+});
