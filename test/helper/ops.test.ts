@@ -114,3 +114,23 @@ test('SIGTERM to the supervisor is forwarded to the agent process group', { skip
     cleanup(e);
   }
 });
+
+withEnv('unix connects are performed for the agent (path, abstract, datagram); TCP is let through', (e) => {
+  const script = [
+    'import socket',
+    'srv = socket.socket(socket.AF_UNIX); srv.bind("s.sock"); srv.listen(1)',
+    'c = socket.socket(socket.AF_UNIX); c.connect("s.sock"); a, _ = srv.accept(); c.send(b"hi"); print("path", a.recv(2).decode())',
+    'ab = socket.socket(socket.AF_UNIX); ab.bind("\\0warden-abs-test"); ab.listen(1)',
+    'c2 = socket.socket(socket.AF_UNIX); c2.connect("\\0warden-abs-test"); print("abstract ok")',
+    'c3 = socket.socket(socket.AF_UNIX)',
+    'try:\n  c3.connect("missing.sock")',
+    'except OSError as x: print("missing", x.errno)',
+    't = socket.socket(); t.bind(("127.0.0.1", 0)); t.listen(1)',
+    'u = socket.socket(); u.connect(t.getsockname()); print("tcp ok")',
+    'd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d.bind("d.sock")',
+    'u2 = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); u2.connect("d.sock"); u2.send(b"x"); print("dgram", d.recv(1).decode())',
+  ].join('\n');
+  const { r } = run(e, [python, '-c', script]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'path hi\nabstract ok\nmissing 2\ntcp ok\ndgram x\n');
+});
