@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseEventLine } from '../../core/wire/events.js';
 
 export const root = fileURLToPath(new URL('../../..', import.meta.url));
 export const supervise = join(root, 'helper', 'linux', 'build', 'warden-supervise');
@@ -126,7 +127,10 @@ export function readEvents(e: Env): Line[] {
     .readFileSync(e.events, 'utf8')
     .split('\n')
     .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as Line);
+    .map((l) => {
+      parseEventLine(l); // every line must pass the daemon's own schema (throws otherwise)
+      return JSON.parse(l) as Line;
+    });
 }
 
 export function evs(lines: Line[]): Line[] {
