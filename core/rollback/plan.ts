@@ -78,7 +78,7 @@ function metaOf(pre: Pre): StepMeta {
   for (const k of ['type', 'mode', 'size', 'uid', 'gid', 'mtime', 'atime'] as const) {
     if (pre[k] !== undefined) (m as Record<string, unknown>)[k] = pre[k];
   }
-  if (pre.target !== undefined) {
+  if (pre.target !== undefined && pre.target !== null) {
     if (typeof pre.target === 'string') m.target = pre.target;
     else m.targetHex = pre.target.toString('hex');
   }

@@ -69,7 +69,7 @@ export const PreSchema = z.looseObject({
   size: int.optional(),
   mtime: timespec.optional(),
   atime: timespec.optional(),
-  target: fsPath.optional(),
+  target: fsPath.nullable().optional(),
   dev: int.optional(),
   ino: int.optional(),
   nlink: int.optional(),
