@@ -308,3 +308,23 @@ test('SIGKILL of the supervisor mid-run ends the run; nothing hangs', { skip, ti
     cleanup(e);
   }
 });
+
+withEnv(
+  'above preimage_max the pre-image is toolarge (nothing kept); a file with two links is copied on delete',
+  (e) => {
+    fs.writeFileSync(join(e.ws, 'big'), Buffer.alloc(200, 1));
+    fs.writeFileSync(join(e.ws, 'shared'), 'two names');
+    fs.linkSync(join(e.ws, 'shared'), join(e.ws, 'other-name'));
+    const { r, lines } = sh(e, 'echo small > big; rm shared');
+    assert.equal(r.status, 0, r.stderr);
+    const big = evs(lines).find((l) => l.path === join(e.ws, 'big'));
+    assert.equal(big?.pre?.kind, 'toolarge');
+    assert.equal(fs.existsSync(join(e.stage, String(big?.seq))), false);
+    const del = evs(lines).find((l) => l.path === join(e.ws, 'shared'));
+    assert.equal(del?.pre?.kind, 'copy');
+    assert.equal(del?.pre?.nlink, 2);
+    assert.equal(fs.readFileSync(join(e.stage, String(del?.seq)), 'utf8'), 'two names');
+    assert.equal(fs.statSync(join(e.stage, String(del?.seq))).nlink, 1, 'a copy, not another link');
+  },
+  { preimageMax: 100 },
+);
