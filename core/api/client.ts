@@ -79,7 +79,7 @@ export class DaemonClient {
     if (!p) return;
     this.pending.delete(msg.id);
     if (msg.ok) p.resolve(msg.result);
-    else p.reject(new WardenError(msg.error.code, msg.error.message, 1, msg.error.details));
+    else p.reject(new WardenError(msg.error.code, msg.error.message, msg.error.exit ?? 1, msg.error.details));
   }
 
   private failAll(err: Error): void {

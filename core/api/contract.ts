@@ -84,6 +84,8 @@ export const helperHelloSchema = z
 export const errorSchema = z.object({
   code: z.string(),
   message: z.string(),
+  /** Exit code a CLI should use for this error (2 = bad input, 1 = failure). */
+  exit: z.number().int().optional(),
   details: z.unknown().optional(),
 });
 

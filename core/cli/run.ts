@@ -76,17 +76,23 @@ export async function runCommand(argv: string[], opts: RunOpts): Promise<number>
   const workspace = realDir(resolve(opts.workspace ?? cwd), 'workspace');
   const home = realDir(process.env.HOME || homedir(), 'home directory');
   let client: DaemonClient = await ensureDaemon(layout);
-  const started = startResult.parse(
-    await client.call('run.start', {
-      argv,
-      cwd,
-      workspace,
-      home,
-      tmp: tempDirs(),
-      policies: opts.policy.map((p) => resolve(p)),
-      landlock: opts.landlock,
-    }),
-  );
+  let started;
+  try {
+    started = startResult.parse(
+      await client.call('run.start', {
+        argv,
+        cwd,
+        workspace,
+        home,
+        tmp: tempDirs(),
+        policies: opts.policy.map((p) => resolve(p)),
+        landlock: opts.landlock,
+      }),
+    );
+  } catch (err) {
+    client.close();
+    throw err;
+  }
 
   const child = spawn(started.helper, ['--table', started.table, '--', ...argv], { stdio: 'inherit' });
   // The terminal's signals reach the helper and the agent directly (same process group); signals sent to

@@ -170,7 +170,11 @@ async function handleRequest(raw: unknown, service: Service, shutdown: () => voi
     return { id, ok: true, result };
   } catch (err) {
     if (err instanceof WardenError) {
-      return { id, ok: false, error: { code: err.code, message: err.message, details: err.details } };
+      return {
+        id,
+        ok: false,
+        error: { code: err.code, message: err.message, exit: err.exitCode, details: err.details },
+      };
     }
     return { id, ok: false, error: { code: 'internal', message: errorMessage(err) } };
   }

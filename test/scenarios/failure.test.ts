@@ -70,7 +70,7 @@ describe('failure modes', () => {
     const run = guardedAsync(sb, [
       'sh',
       '-c',
-      'for i in $(seq 1 200); do echo $i > f$i; [ $i = 50 ] && sleep 1; done',
+      'for i in $(seq 1 200); do echo $i > f$i; if [ $i = 50 ]; then sleep 1; fi; done',
     ]);
     await sleep(500);
     process.kill(pid, 'SIGKILL');
@@ -87,22 +87,27 @@ describe('failure modes', () => {
   });
 
   test('supervisor killed: the run fails closed and nothing hangs', async () => {
+    const ready = join(sb.ws, 'ready');
     const marker = join(sb.ws, 'after-kill');
+    const q = (p: string) => `'${p}'`;
     const run = guardedAsync(
       sb,
-      ['sh', '-c', `sleep 1.5; echo late > ${JSON.stringify(marker).slice(1, -1)}; sleep 30`],
-      20_000,
+      ['sh', '-c', `touch ${q(ready)}; sleep 2; echo late > ${q(marker)}; sleep 30`],
+      30_000,
     );
-    await sleep(700);
+    for (let i = 0; i < 200 && !existsSync(ready); i++) await sleep(50);
+    assert.ok(existsSync(ready), 'the guarded command started');
     const helpers = pidsMatching('warden-supervise').filter((p) =>
       readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(sb.state),
     );
     assert.ok(helpers.length >= 1, 'found the supervisor');
     for (const p of helpers) process.kill(p, 'SIGKILL');
+    const t0 = Date.now();
     const { code, stderr } = await run.done;
+    assert.ok(Date.now() - t0 < 10_000, 'warden run ended promptly');
     assert.notEqual(code, 0);
     assert.match(stderr, /fail-closed|killed/);
-    await sleep(1200);
+    await sleep(2500);
     assert.equal(existsSync(marker), false, 'no write went through after the supervisor died');
   });
 
