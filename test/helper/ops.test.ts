@@ -134,3 +134,25 @@ withEnv('unix connects are performed for the agent (path, abstract, datagram); T
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'path hi\nabstract ok\nmissing 2\ntcp ok\ndgram x\n');
 });
+
+withEnv('bad input from the agent gets kernel-like errors and never kills the supervisor', (e) => {
+  // bad pointers, a 5000-byte path, a path ending exactly at an unmapped page, a bad argv array, a bad dirfd
+  const script = "import ctypes, mmap, os\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\ndef sc(*a):\n    r = libc.syscall(*[ctypes.c_long(x) if isinstance(x, int) else x for x in a])\n    return r, ctypes.get_errno()\nAT_FDCWD = -100\nO_WRONLY_CREAT = os.O_WRONLY | os.O_CREAT\n# bad pointer\nprint(\"badptr\", sc(257, AT_FDCWD, 1, O_WRONLY_CREAT, 0o644))\n# huge path\nbig = ctypes.create_string_buffer(b\"a\" * 5000)\nprint(\"huge\", sc(257, AT_FDCWD, ctypes.addressof(big), O_WRONLY_CREAT, 0o644))\n# a path whose NUL is the last byte of a page followed by an unmapped page\nm = mmap.mmap(-1, 2 * mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE)\nbase = ctypes.addressof(ctypes.c_char.from_buffer(m))\nlibc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]\nname = b\"edge.txt\\0\"\noff = mmap.PAGESIZE - len(name)\nm[off:off + len(name)] = name\nlibc.mprotect(ctypes.c_void_p(base + mmap.PAGESIZE), mmap.PAGESIZE, 0)\nr = sc(257, AT_FDCWD, base + off, O_WRONLY_CREAT, 0o644)\nprint(\"edge\", r[0] >= 0, os.path.exists(\"edge.txt\"))\n# a path running into the unmapped page\nm[mmap.PAGESIZE - 4:mmap.PAGESIZE] = b\"abcd\"\nprint(\"cross\", sc(257, AT_FDCWD, base + mmap.PAGESIZE - 4, O_WRONLY_CREAT, 0o644))\n# execve with a bad argv pointer\np = ctypes.create_string_buffer(b\"/bin/true\")\nprint(\"execve-badargv\", sc(59, ctypes.addressof(p), 8, 0))\n# rename with a bad second pointer, unlinkat on a closed dirfd\na = ctypes.create_string_buffer(b\"edge.txt\")\nprint(\"rename-bad2\", sc(82, ctypes.addressof(a), 16))\nprint(\"unlinkat-badfd\", sc(263, 999, ctypes.addressof(a), 0))\nprint(\"still-there\", os.path.exists(\"edge.txt\"))\n";
+  const { r, lines } = run(e, [python, '-c', script]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    [
+      'badptr (-1, 14)',
+      'huge (-1, 36)',
+      'edge True True',
+      'cross (-1, 14)',
+      'execve-badargv (-1, 14)',
+      'rename-bad2 (-1, 14)',
+      'unlinkat-badfd (-1, 9)',
+      'still-there True',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(lines.at(-1)?.t, 'end');
+});
