@@ -156,3 +156,25 @@ withEnv('bad input from the agent gets kernel-like errors and never kills the su
   );
   assert.equal(lines.at(-1)?.t, 'end');
 });
+
+withEnv('paths through /proc/self/cwd, /proc/PID/root and /dev/fd/N/… are resolved and judged by their real target', (e) => {
+  fs.mkdirSync(join(e.ws, 'sub'));
+  const script = [
+    'import os',
+    'open("/proc/self/cwd/a1", "w").write("1")',
+    'open(f"/proc/{os.getpid()}/root{os.getcwd()}/a2", "w").write("2")',
+    'fd = os.open("sub", os.O_RDONLY)',
+    'open(f"/dev/fd/{fd}/a3", "w").write("3")',
+    'try:\n  open(f"/proc/self/root/{os.getcwd()}/../outside/x", "w"); print("escaped")',
+    'except OSError as x: print("outside", x.errno)',
+  ].join('\n');
+  const { r, lines } = run(e, [python, '-c', script]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'outside 13\n');
+  assert.equal(fs.readFileSync(join(e.ws, 'a1'), 'utf8'), '1');
+  assert.equal(fs.readFileSync(join(e.ws, 'a2'), 'utf8'), '2');
+  assert.equal(fs.readFileSync(join(e.ws, 'sub', 'a3'), 'utf8'), '3');
+  assert.equal(fs.existsSync(join(e.outside, 'x')), false);
+  const paths = evs(lines).filter((l) => l.op === 'create').map((l) => l.path);
+  assert.deepEqual(paths, [join(e.ws, 'a1'), join(e.ws, 'a2'), join(e.ws, 'sub', 'a3'), join(e.outside, 'x')]);
+});

@@ -104,6 +104,42 @@ static int is_fd_link(const char *p)
 	}
 }
 
+/*
+ * Length of a leading /proc/N[/task/M]/{cwd,root,fd/K} when more follows
+ * (or it stands alone, for cwd/root); 0 otherwise. *ROOTLIKE is set for root.
+ */
+static size_t magic_dir_prefix(const char *p, int *rootlike)
+{
+	const char *q = p;
+	*rootlike = 0;
+	if (strncmp(q, "/proc/", 6))
+		return 0;
+	q += 6;
+	if (!isdigit((unsigned char)*q))
+		return 0;
+	while (isdigit((unsigned char)*q))
+		q++;
+	if (!strncmp(q, "/task/", 6) && isdigit((unsigned char)q[6])) {
+		q += 6;
+		while (isdigit((unsigned char)*q))
+			q++;
+	}
+	if (!strncmp(q, "/cwd", 4) && (q[4] == '/' || !q[4]))
+		q += 4;
+	else if (!strncmp(q, "/root", 5) && (q[5] == '/' || !q[5])) {
+		q += 5;
+		*rootlike = 1;
+	} else if (!strncmp(q, "/fd/", 4) && isdigit((unsigned char)q[4])) {
+		q += 4;
+		while (isdigit((unsigned char)*q))
+			q++;
+		if (*q != '/')
+			return 0;
+	} else
+		return 0;
+	return (size_t)(q - p) < 64 ? (size_t)(q - p) : 0;
+}
+
 static int magic_target(const char *link, struct target *t)
 {
 	t->magic = 1;
@@ -152,9 +188,30 @@ int resolve_path(pid_t tid, pid_t tgid, int dirfd, const char *path, int follow,
 			}
 			if (base >= 0)
 				close(base);
-			char root[64];
-			snprintf(root, sizeof root, "/proc/%d/root", tid);
-			base = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			int rootlike;
+			size_t pre = magic_dir_prefix(p, &rootlike);
+			if (pre) {
+				/* /proc/N/cwd/x, /proc/N/root/x, /proc/N/fd/M/x: open the magic
+				 * part ourselves, resolve the rest from it */
+				char prefix[64];
+				memcpy(prefix, p, pre);
+				prefix[pre] = 0;
+				base = open(prefix, O_PATH | O_DIRECTORY | O_CLOEXEC);
+				if (base < 0)
+					return -errno;
+				const char *rest = p + pre;
+				while (*rest == '/')
+					rest++;
+				char tmp[PATH_MAX];
+				snprintf(tmp, sizeof tmp, "%s%s", rootlike ? "/" : "",
+				         *rest ? rest : (rootlike ? "" : "."));
+				strcpy(p, tmp);
+				abs = rootlike;
+			} else {
+				char root[64];
+				snprintf(root, sizeof root, "/proc/%d/root", tid);
+				base = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			}
 		} else if (base < 0) {
 			char l[64];
 			if (dirfd == AT_FDCWD)
