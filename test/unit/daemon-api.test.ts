@@ -64,16 +64,26 @@ describe('daemon API', () => {
     assert.equal((a!.error as { code: string }).code, 'bad-json');
     const [b] = await raw(layout.socket, JSON.stringify({ id: 3, method: 'runs.drop', params: {} }) + '\n');
     assert.equal((b!.error as { code: string }).code, 'unknown-method');
-    const [c] = await raw(layout.socket, JSON.stringify({ id: 4, method: 'runs.list', params: { limit: 'all' } }) + '\n');
+    const [c] = await raw(
+      layout.socket,
+      JSON.stringify({ id: 4, method: 'runs.list', params: { limit: 'all' } }) + '\n',
+    );
     assert.equal((c!.error as { code: string }).code, 'bad-params');
     assert.match((c!.error as { message: string }).message, /limit/);
-    const [d] = await raw(layout.socket, JSON.stringify({ id: 5, method: 'run.get', params: { run: 999 } }) + '\n');
+    const [d] = await raw(
+      layout.socket,
+      JSON.stringify({ id: 5, method: 'run.get', params: { run: 999 } }) + '\n',
+    );
     assert.equal((d!.error as { code: string }).code, 'no-such-run');
     const [e] = await raw(layout.socket, Buffer.alloc(MAX_LINE_BYTES + 10, 'x'));
     assert.equal((e!.error as { code: string }).code, 'too-large');
     const [f] = await raw(
       layout.socket,
-      JSON.stringify({ id: 6, method: 'run.start', params: { argv: [], cwd: 'relative', workspace: '/', home: '/', tmp: [], policies: [] } }) + '\n',
+      JSON.stringify({
+        id: 6,
+        method: 'run.start',
+        params: { argv: [], cwd: 'relative', workspace: '/', home: '/', tmp: [], policies: [] },
+      }) + '\n',
     );
     assert.equal((f!.error as { code: string }).code, 'bad-params');
     // nothing of that changed state
@@ -89,13 +99,18 @@ describe('daemon API', () => {
     const lines: string[] = [];
     for (let i = 0; i < 300; i++) {
       const chars = [...good];
-      for (let k = 0; k < 1 + (rnd() % 4); k++) chars[rnd() % chars.length] = String.fromCharCode(rnd() % 128);
+      for (let k = 0; k < 1 + (rnd() % 4); k++)
+        chars[rnd() % chars.length] = String.fromCharCode(rnd() % 128);
       lines.push(chars.join('').replace(/\n/g, ' '));
     }
     const answers = await raw(layout.socket, lines.join('\n') + '\n', lines.length);
     assert.equal(answers.length, lines.length, 'every line got exactly one answer');
     const c = await DaemonClient.connect(layout.socket);
-    assert.deepEqual(await c.call('runs.list', { limit: 5 }), [], 'daemon still serves and state is unchanged');
+    assert.deepEqual(
+      await c.call('runs.list', { limit: 5 }),
+      [],
+      'daemon still serves and state is unchanged',
+    );
     c.close();
   });
 });
