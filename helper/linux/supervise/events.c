@@ -18,9 +18,8 @@
 #define CACHE 4096 /* open-addressed tid/pid caches; collisions just evict */
 
 static struct {
-	pid_t tid, tgid;
-} tgid_cache[CACHE];
-static pid_t proc_seen[CACHE];
+	pid_t pid, ppid;
+} proc_seen[CACHE];
 
 long long now_ms(void)
 {
@@ -50,37 +49,54 @@ static long status_field(const char *buf, const char *key, int base)
 	return p ? strtol(p + strlen(key), NULL, base) : -1;
 }
 
-pid_t tid_tgid(pid_t tid)
+int task_status(pid_t tid, struct tstatus *ts)
 {
-	unsigned h = (unsigned)tid % CACHE;
-	if (tgid_cache[h].tid == tid)
-		return tgid_cache[h].tgid;
-	char buf[2048];
-	if (read_status(tid, buf, sizeof buf) < 0)
-		return tid;
-	long tg = status_field(buf, "\nTgid:", 10);
-	if (tg <= 0)
-		return tid;
-	tgid_cache[h].tid = tid;
-	tgid_cache[h].tgid = (pid_t)tg;
-	return (pid_t)tg;
-}
-
-int tid_umask(pid_t tid, mode_t *um)
-{
-	char buf[2048];
+	char buf[4096];
+	memset(ts, 0, sizeof *ts);
+	ts->tgid = tid;
+	ts->ppid = -1;
+	ts->umask = 022;
 	if (read_status(tid, buf, sizeof buf) < 0)
 		return -ESRCH;
-	long u = status_field(buf, "\nUmask:", 8);
-	*um = u < 0 ? 022 : (mode_t)u;
-	return 0;
+	long tg = status_field(buf, "\nTgid:", 10), pp = status_field(buf, "\nPPid:", 10);
+	long um = status_field(buf, "\nUmask:", 8);
+	if (tg > 0)
+		ts->tgid = (pid_t)tg;
+	if (pp >= 0)
+		ts->ppid = (pid_t)pp;
+	if (um >= 0)
+		ts->umask = (mode_t)um;
+	for (int k = 0; k < 2; k++) {
+		const char *q = strstr(buf, k ? "\nGid:" : "\nUid:");
+		long v = -1;
+		if (q) {
+			q += 5;
+			for (int f = 0; f < 4; f++)
+				v = strtol(q, (char **)&q, 10);
+		}
+		*(k ? &ts->fsgid : &ts->fsuid) = v;
+	}
+	const char *g = strstr(buf, "\nGroups:");
+	if (g) {
+		g += 8;
+		char *end;
+		while (ts->ngroups < TS_MAXGROUPS) {
+			long v = strtol(g, &end, 10);
+			if (end == g)
+				break;
+			ts->groups[ts->ngroups++] = (gid_t)v;
+			g = end;
+		}
+	}
+	ts->ok = ts->fsuid >= 0 && ts->fsgid >= 0;
+	return ts->ok ? 0 : -ESRCH;
 }
 
 void ev_proc_forget(pid_t tgid)
 {
 	unsigned h = (unsigned)tgid % CACHE;
-	if (proc_seen[h] == tgid)
-		proc_seen[h] = 0;
+	if (proc_seen[h].pid == tgid)
+		proc_seen[h].pid = 0;
 }
 
 /* Read /proc/PID/cmdline into a NULL-terminated vector in BUF. */
@@ -102,12 +118,13 @@ static char **read_cmdline(pid_t pid, char *buf, size_t cap, char **v, int maxv)
 	return v;
 }
 
-void ev_proc(pid_t tgid, int force, char *const *argv, const char *exe)
+void ev_proc(pid_t tgid, pid_t ppid_hint, int force, char *const *argv, const char *exe)
 {
 	unsigned h = (unsigned)tgid % CACHE;
-	if (!force && proc_seen[h] == tgid)
+	if (!force && proc_seen[h].pid == tgid && (ppid_hint < 0 || proc_seen[h].ppid == ppid_hint))
 		return;
-	proc_seen[h] = tgid;
+	proc_seen[h].pid = tgid;
+	proc_seen[h].ppid = ppid_hint;
 	char p[64], buf[2048], exebuf[PATH_MAX], cwd[PATH_MAX];
 	long ppid = -1;
 	snprintf(p, sizeof p, "/proc/%d/stat", tgid);

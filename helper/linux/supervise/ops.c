@@ -68,11 +68,9 @@ void fail_resolve(struct call *c, int r)
 	respond(c, 0, r == -ESRCH ? ESRCH : -r);
 }
 
-mode_t with_umask(pid_t tid)
+mode_t with_umask(const struct call *c)
 {
-	mode_t um = 022;
-	tid_umask(tid, &um);
-	return umask(um);
+	return umask(c->ts.umask);
 }
 
 void finish(struct call *c, long long r)
@@ -124,8 +122,9 @@ void handle(struct seccomp_notif *n)
 	memset(&c, 0, sizeof c);
 	c.n = n;
 	c.tid = (pid_t)n->pid;
-	c.tgid = tid_tgid(c.tid);
-	ev_proc(c.tgid, 0, NULL, NULL);
+	task_status(c.tid, &c.ts);
+	c.tgid = c.ts.tgid;
+	ev_proc(c.tgid, c.ts.ppid, 0, NULL, NULL);
 	struct meta_req m;
 	memset(&m, 0, sizeof m);
 	const __u64 *a = n->data.args;

@@ -40,14 +40,14 @@ int read_path(struct call *c, uint64_t addr, char *buf);
 /* fail_resolve - answer C with the resolution error R (no event: nothing happened). */
 void fail_resolve(struct call *c, int r);
 
-/* with_umask - set the process umask to TID's for a create; returns the old one. */
-mode_t with_umask(pid_t tid);
+/* with_umask - set the process umask to the agent's for a create; returns the old one. */
+mode_t with_umask(const struct call *c);
 
 /* AS_AGENT - evaluate EXPR (a long long result) with the agent's fs credentials
  * (creds.c); RES gets -errno if they could not be taken. */
 #define AS_AGENT(c, res, expr)                                                                     \
 	do {                                                                                       \
-		int sw_, cr_ = creds_enter((c)->tid, &sw_);                                        \
+		int sw_, cr_ = creds_enter(&(c)->ts, &sw_);                                        \
 		if (cr_)                                                                           \
 			(res) = cr_;                                                               \
 		else {                                                                             \

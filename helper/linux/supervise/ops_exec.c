@@ -58,7 +58,7 @@ void op_exec(struct call *c, int dirfd, uint64_t path, uint64_t argv, int flags)
 	c->pre.kind = PRE_NONE_ABSENT;
 	respond_continue(c);
 	ev_emit(c, 0);
-	ev_proc(c->tgid, 1, c->argv, c->path);
+	ev_proc(c->tgid, c->ts.ppid, 1, c->argv, c->path);
 	free(c->argv);
 	c->argv = NULL;
 }

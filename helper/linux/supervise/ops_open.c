@@ -183,7 +183,7 @@ void op_open(struct call *c, int dirfd, uint64_t path, int flags, mode_t mode, i
 	}
 	mode_t old = 0;
 	if (flags & (O_CREAT | __O_TMPFILE))
-		old = with_umask(c->tid);
+		old = with_umask(c);
 	long long fdr;
 	AS_AGENT(c, fdr, open_at(&t, flags, mode));
 	int fd = fdr < 0 ? -1 : (int)fdr, e = fdr < 0 ? (int)-fdr : 0;

@@ -261,7 +261,7 @@ void op_mkdir(struct call *c, int dirfd, uint64_t path, mode_t mode)
 		return;
 	c->seq = ev_next_seq();
 	c->pre.kind = PRE_NONE;
-	mode_t old = with_umask(c->tid);
+	mode_t old = with_umask(c);
 	long long res;
 	AS_AGENT(c, res, mkdirat(t.parent, t.last, mode) ? -errno : 0);
 	umask(old);
@@ -288,7 +288,7 @@ void op_mknod(struct call *c, int dirfd, uint64_t path, mode_t mode, dev_t dev)
 		return;
 	c->seq = ev_next_seq();
 	c->pre.kind = PRE_NONE;
-	mode_t old = with_umask(c->tid);
+	mode_t old = with_umask(c);
 	long long res;
 	AS_AGENT(c, res, mknodat(t.parent, t.last, mode, dev) ? -errno : 0);
 	umask(old);

@@ -50,10 +50,22 @@ struct pre {
 	int staged;            /* a stage/<seq> file exists */
 };
 
+/* What /proc/TID/status says about the acting task (proc(5)), read once per notification. */
+#define TS_MAXGROUPS 256
+struct tstatus {
+	int ok;
+	pid_t tgid, ppid;
+	mode_t umask;
+	long fsuid, fsgid; /* 4th fields of Uid:/Gid: */
+	int ngroups;
+	gid_t groups[TS_MAXGROUPS];
+};
+
 /* One trapped syscall being handled. */
 struct call {
 	struct seccomp_notif *n;
 	pid_t tid, tgid;
+	struct tstatus ts;
 	const char *sys;
 	unsigned op;
 	char path[PATH_MAX], path2[PATH_MAX];
@@ -157,9 +169,10 @@ long long ev_next_seq(void);
 /* ev_emit - append the "ev" line for C with ERR (positive errno, 0 = ok). */
 void ev_emit(struct call *c, int err);
 
-/* ev_proc - write a "proc" line for TGID unless cached; FORCE after exec
- * (ARGV/EXE given, else read from /proc). */
-void ev_proc(pid_t tgid, int force, char *const *argv, const char *exe);
+/* ev_proc - write a "proc" line for TGID unless it was written for the same
+ * (pid, ppid) already; PPID -1 = unknown. FORCE after exec (ARGV/EXE given,
+ * else read from /proc). A changed ppid (pid reuse, reparenting) writes again. */
+void ev_proc(pid_t tgid, pid_t ppid, int force, char *const *argv, const char *exe);
 
 /* ev_proc_forget - drop TGID from the proc cache. */
 void ev_proc_forget(pid_t tgid);
@@ -177,9 +190,10 @@ void ev_flush(void);
 /* now_ms - CLOCK_REALTIME in milliseconds. */
 long long now_ms(void);
 
-/* tid_info - Tgid of TID (cached) and, if UMASK is non-NULL, its current umask. */
-pid_t tid_tgid(pid_t tid);
-int tid_umask(pid_t tid, mode_t *umask_out);
+/* task_status - read TID's /proc status into TS (ts->ok says whether it worked).
+ * Read fresh for every notification: tids are reused and umask/credentials
+ * change without a trapped syscall. Returns 0 or -ESRCH. */
+int task_status(pid_t tid, struct tstatus *ts);
 
 /* ---- ops.c / ops_*.c ---- */
 
@@ -196,11 +210,11 @@ int deny_errno(struct call *c);
 
 /*
  * creds_enter - when the supervisor runs as root, switch this thread's
- * fsuid/fsgid/supplementary groups to TID's so the kernel judges the
+ * fsuid/fsgid/supplementary groups to the agent's (TS) so the kernel judges the
  * mutation as the agent's. *SWITCHED says whether creds_leave must undo it.
  * Returns 0 or -errno (ESRCH: the task is gone); on error nothing changed.
  */
-int creds_enter(pid_t tid, int *switched);
+int creds_enter(const struct tstatus *ts, int *switched);
 
 /* creds_leave - restore the supervisor's own fs credentials. */
 void creds_leave(int switched);
