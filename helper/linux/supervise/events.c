@@ -29,18 +29,42 @@ long long now_ms(void)
 }
 
 /* Read /proc/TID/status into BUF; returns bytes or -1. */
+/*
+ * Open /proc/TID/status fds are kept in a small cache and re-read with
+ * pread (one syscall instead of three). Such an fd pins the task's struct
+ * pid, not its number: once that task is gone it reads ESRCH, also when the
+ * number is reused, so a stale entry is detected and reopened.
+ */
+#define STATUS_FDS 64
+static struct {
+	pid_t tid;
+	int fd; /* 0 = empty (fd 0 is stdin, never ours) */
+} status_fd[STATUS_FDS];
+
 static ssize_t read_status(pid_t tid, char *buf, size_t cap)
 {
-	char p[64];
-	snprintf(p, sizeof p, "/proc/%d/status", tid);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, cap - 1);
-	close(fd);
-	if (n >= 0)
-		buf[n] = 0;
-	return n;
+	unsigned h = (unsigned)tid % STATUS_FDS;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (status_fd[h].fd <= 0 || status_fd[h].tid != tid) {
+			if (status_fd[h].fd > 0)
+				close(status_fd[h].fd);
+			char p[64];
+			snprintf(p, sizeof p, "/proc/%d/status", tid);
+			int fd = open(p, O_RDONLY | O_CLOEXEC);
+			status_fd[h].fd = fd > 0 ? fd : 0;
+			status_fd[h].tid = tid;
+			if (fd < 0)
+				return -1;
+		}
+		ssize_t n = pread(status_fd[h].fd, buf, cap - 1, 0);
+		if (n > 0) {
+			buf[n] = 0;
+			return n;
+		}
+		close(status_fd[h].fd); /* the task behind this fd is gone: reopen by number */
+		status_fd[h].fd = 0;
+	}
+	return -1;
 }
 
 static long status_field(const char *buf, const char *key, int base)

@@ -68,9 +68,24 @@ void fail_resolve(struct call *c, int r)
 	respond(c, 0, r == -ESRCH ? ESRCH : -r);
 }
 
+/* The supervisor's umask, tracked so that unchanged values cost no syscall. */
+static mode_t cur_umask = (mode_t)-1;
+
+mode_t set_umask(mode_t m)
+{
+	if (cur_umask == (mode_t)-1)
+		cur_umask = umask(022) & 0777, umask(cur_umask);
+	mode_t old = cur_umask;
+	if (m != cur_umask) {
+		umask(m);
+		cur_umask = m;
+	}
+	return old;
+}
+
 mode_t with_umask(const struct call *c)
 {
-	return umask(c->ts.umask);
+	return set_umask(c->ts.umask);
 }
 
 void finish(struct call *c, long long r)

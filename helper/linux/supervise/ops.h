@@ -43,6 +43,9 @@ void fail_resolve(struct call *c, int r);
 /* with_umask - set the process umask to the agent's for a create; returns the old one. */
 mode_t with_umask(const struct call *c);
 
+/* set_umask - umask(2) that skips the syscall when M is already in force; returns the old mask. */
+mode_t set_umask(mode_t m);
+
 /* AS_AGENT - evaluate EXPR (a long long result) with the agent's fs credentials
  * (creds.c); RES gets -errno if they could not be taken. */
 #define AS_AGENT(c, res, expr)                                                                     \

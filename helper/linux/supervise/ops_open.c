@@ -188,7 +188,7 @@ void op_open(struct call *c, int dirfd, uint64_t path, int flags, mode_t mode, i
 	AS_AGENT(c, fdr, open_at(&t, flags, mode));
 	int fd = fdr < 0 ? -1 : (int)fdr, e = fdr < 0 ? (int)-fdr : 0;
 	if (flags & (O_CREAT | __O_TMPFILE))
-		umask(old);
+		set_umask(old);
 	target_close(&t);
 	if (fd < 0) {
 		pre_failed(c, &c->pre);

@@ -264,7 +264,7 @@ void op_mkdir(struct call *c, int dirfd, uint64_t path, mode_t mode)
 	mode_t old = with_umask(c);
 	long long res;
 	AS_AGENT(c, res, mkdirat(t.parent, t.last, mode) ? -errno : 0);
-	umask(old);
+	set_umask(old);
 	target_close(&t);
 	finish(c, res);
 }
@@ -291,7 +291,7 @@ void op_mknod(struct call *c, int dirfd, uint64_t path, mode_t mode, dev_t dev)
 	mode_t old = with_umask(c);
 	long long res;
 	AS_AGENT(c, res, mknodat(t.parent, t.last, mode, dev) ? -errno : 0);
-	umask(old);
+	set_umask(old);
 	target_close(&t);
 	finish(c, res);
 }
