@@ -131,157 +131,169 @@ static int times_arg(struct call *c, uint64_t addr, int kind, struct meta_req *m
 	return 0;
 }
 
-void handle(struct seccomp_notif *n)
+/* Route C to its handler by syscall number (each handler answers C). */
+static void dispatch(struct call *c)
 {
-	struct call c;
-	memset(&c, 0, sizeof c);
-	c.n = n;
-	c.tid = (pid_t)n->pid;
-	task_status(c.tid, &c.ts);
-	c.tgid = c.ts.tgid;
-	ev_proc(c.tgid, c.ts.ppid, 0, NULL, NULL);
+	struct seccomp_notif *n = c->n;
 	struct meta_req m;
 	memset(&m, 0, sizeof m);
 	const __u64 *a = n->data.args;
 	switch (n->data.nr) {
 #ifdef __NR_open
 	case __NR_open:
-		c.sys = "open";
-		return op_open(&c, AT_FDCWD, a[0], (int)a[1], (mode_t)a[2], 0);
+		c->sys = "open";
+		return op_open(c, AT_FDCWD, a[0], (int)a[1], (mode_t)a[2], 0);
 	case __NR_creat:
-		c.sys = "creat";
-		return op_open(&c, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, (mode_t)a[1], 0);
+		c->sys = "creat";
+		return op_open(c, AT_FDCWD, a[0], O_CREAT | O_WRONLY | O_TRUNC, (mode_t)a[1], 0);
 #endif
 	case __NR_openat:
-		c.sys = "openat";
-		return op_open(&c, (int)a[0], a[1], (int)a[2], (mode_t)a[3], 0);
+		c->sys = "openat";
+		return op_open(c, (int)a[0], a[1], (int)a[2], (mode_t)a[3], 0);
 	case __NR_openat2:
-		c.sys = "openat2";
-		return op_open(&c, (int)a[0], a[1], 0, 0, 1);
+		c->sys = "openat2";
+		return op_open(c, (int)a[0], a[1], 0, 0, 1);
 	case __NR_truncate:
-		c.sys = "truncate";
-		return op_truncate(&c);
+		c->sys = "truncate";
+		return op_truncate(c);
 #ifdef __NR_unlink
 	case __NR_unlink:
-		c.sys = "unlink";
-		return op_unlink(&c, AT_FDCWD, a[0], 0);
+		c->sys = "unlink";
+		return op_unlink(c, AT_FDCWD, a[0], 0);
 	case __NR_rmdir:
-		c.sys = "rmdir";
-		return op_unlink(&c, AT_FDCWD, a[0], AT_REMOVEDIR);
+		c->sys = "rmdir";
+		return op_unlink(c, AT_FDCWD, a[0], AT_REMOVEDIR);
 	case __NR_rename:
-		c.sys = "rename";
-		return op_rename(&c, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
+		c->sys = "rename";
+		return op_rename(c, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
 	case __NR_link:
-		c.sys = "link";
-		return op_link(&c, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
+		c->sys = "link";
+		return op_link(c, AT_FDCWD, a[0], AT_FDCWD, a[1], 0);
 	case __NR_symlink:
-		c.sys = "symlink";
-		return op_symlink(&c, a[0], AT_FDCWD, a[1]);
+		c->sys = "symlink";
+		return op_symlink(c, a[0], AT_FDCWD, a[1]);
 	case __NR_mkdir:
-		c.sys = "mkdir";
-		return op_mkdir(&c, AT_FDCWD, a[0], (mode_t)a[1]);
+		c->sys = "mkdir";
+		return op_mkdir(c, AT_FDCWD, a[0], (mode_t)a[1]);
 	case __NR_mknod:
-		c.sys = "mknod";
-		return op_mknod(&c, AT_FDCWD, a[0], (mode_t)a[1], (dev_t)a[2]);
+		c->sys = "mknod";
+		return op_mknod(c, AT_FDCWD, a[0], (mode_t)a[1], (dev_t)a[2]);
 	case __NR_chmod:
-		c.sys = "chmod";
+		c->sys = "chmod";
 		m.kind = META_MODE;
 		m.mode = (mode_t)a[1];
-		return op_meta(&c, AT_FDCWD, a[0], 0, 0, &m);
+		return op_meta(c, AT_FDCWD, a[0], 0, 0, &m);
 	case __NR_chown:
 	case __NR_lchown:
-		c.sys = n->data.nr == __NR_chown ? "chown" : "lchown";
+		c->sys = n->data.nr == __NR_chown ? "chown" : "lchown";
 		m.kind = META_OWNER;
 		m.uid = (uid_t)a[1];
 		m.gid = (gid_t)a[2];
-		return op_meta(&c, AT_FDCWD, a[0], 0, n->data.nr == __NR_lchown, &m);
+		return op_meta(c, AT_FDCWD, a[0], 0, n->data.nr == __NR_lchown, &m);
 	case __NR_utime:
-		c.sys = "utime";
-		if (times_arg(&c, a[1], 0, &m) == 0)
-			op_meta(&c, AT_FDCWD, a[0], 0, 0, &m);
+		c->sys = "utime";
+		if (times_arg(c, a[1], 0, &m) == 0)
+			op_meta(c, AT_FDCWD, a[0], 0, 0, &m);
 		return;
 	case __NR_utimes:
-		c.sys = "utimes";
-		if (times_arg(&c, a[1], 1, &m) == 0)
-			op_meta(&c, AT_FDCWD, a[0], 0, 0, &m);
+		c->sys = "utimes";
+		if (times_arg(c, a[1], 1, &m) == 0)
+			op_meta(c, AT_FDCWD, a[0], 0, 0, &m);
 		return;
 	case __NR_futimesat:
-		c.sys = "futimesat";
-		if (times_arg(&c, a[2], 1, &m) == 0)
-			op_meta(&c, (int)a[0], a[1], a[1] == 0, 0, &m);
+		c->sys = "futimesat";
+		if (times_arg(c, a[2], 1, &m) == 0)
+			op_meta(c, (int)a[0], a[1], a[1] == 0, 0, &m);
 		return;
 #endif
 #ifdef __NR_renameat
 	case __NR_renameat:
-		c.sys = "renameat";
-		return op_rename(&c, (int)a[0], a[1], (int)a[2], a[3], 0);
+		c->sys = "renameat";
+		return op_rename(c, (int)a[0], a[1], (int)a[2], a[3], 0);
 #endif
 	case __NR_unlinkat:
-		c.sys = "unlinkat";
-		return op_unlink(&c, (int)a[0], a[1], (int)a[2]);
+		c->sys = "unlinkat";
+		return op_unlink(c, (int)a[0], a[1], (int)a[2]);
 	case __NR_renameat2:
-		c.sys = "renameat2";
-		return op_rename(&c, (int)a[0], a[1], (int)a[2], a[3], (unsigned)a[4]);
+		c->sys = "renameat2";
+		return op_rename(c, (int)a[0], a[1], (int)a[2], a[3], (unsigned)a[4]);
 	case __NR_linkat:
-		c.sys = "linkat";
-		return op_link(&c, (int)a[0], a[1], (int)a[2], a[3], (int)a[4]);
+		c->sys = "linkat";
+		return op_link(c, (int)a[0], a[1], (int)a[2], a[3], (int)a[4]);
 	case __NR_symlinkat:
-		c.sys = "symlinkat";
-		return op_symlink(&c, a[0], (int)a[1], a[2]);
+		c->sys = "symlinkat";
+		return op_symlink(c, a[0], (int)a[1], a[2]);
 	case __NR_mkdirat:
-		c.sys = "mkdirat";
-		return op_mkdir(&c, (int)a[0], a[1], (mode_t)a[2]);
+		c->sys = "mkdirat";
+		return op_mkdir(c, (int)a[0], a[1], (mode_t)a[2]);
 	case __NR_mknodat:
-		c.sys = "mknodat";
-		return op_mknod(&c, (int)a[0], a[1], (mode_t)a[2], (dev_t)a[3]);
+		c->sys = "mknodat";
+		return op_mknod(c, (int)a[0], a[1], (mode_t)a[2], (dev_t)a[3]);
 	case __NR_fchmod:
-		c.sys = "fchmod";
+		c->sys = "fchmod";
 		m.kind = META_MODE;
 		m.mode = (mode_t)a[1];
-		return op_meta(&c, (int)a[0], 0, 1, 0, &m);
+		return op_meta(c, (int)a[0], 0, 1, 0, &m);
 	case __NR_fchmodat:
 	case __NR_fchmodat2: {
 		int fl = n->data.nr == __NR_fchmodat2 ? (int)a[3] : 0;
-		c.sys = n->data.nr == __NR_fchmodat ? "fchmodat" : "fchmodat2";
+		c->sys = n->data.nr == __NR_fchmodat ? "fchmodat" : "fchmodat2";
 		m.kind = META_MODE;
 		m.mode = (mode_t)a[2];
-		return op_meta(&c, (int)a[0], a[1], (fl & AT_EMPTY_PATH) ? 2 : 0,
+		return op_meta(c, (int)a[0], a[1], (fl & AT_EMPTY_PATH) ? 2 : 0,
 		               !!(fl & AT_SYMLINK_NOFOLLOW), &m);
 	}
 	case __NR_fchown:
-		c.sys = "fchown";
+		c->sys = "fchown";
 		m.kind = META_OWNER;
 		m.uid = (uid_t)a[1];
 		m.gid = (gid_t)a[2];
-		return op_meta(&c, (int)a[0], 0, 1, 0, &m);
+		return op_meta(c, (int)a[0], 0, 1, 0, &m);
 	case __NR_fchownat:
-		c.sys = "fchownat";
+		c->sys = "fchownat";
 		m.kind = META_OWNER;
 		m.uid = (uid_t)a[2];
 		m.gid = (gid_t)a[3];
-		return op_meta(&c, (int)a[0], a[1], ((int)a[4] & AT_EMPTY_PATH) ? 2 : 0,
+		return op_meta(c, (int)a[0], a[1], ((int)a[4] & AT_EMPTY_PATH) ? 2 : 0,
 		               !!((int)a[4] & AT_SYMLINK_NOFOLLOW), &m);
 	case __NR_utimensat:
-		c.sys = "utimensat";
-		if (times_arg(&c, a[2], 2, &m) == 0)
-			op_meta(&c, (int)a[0], a[1],
+		c->sys = "utimensat";
+		if (times_arg(c, a[2], 2, &m) == 0)
+			op_meta(c, (int)a[0], a[1],
 			        a[1] == 0                     ? 1
 			        : ((int)a[3] & AT_EMPTY_PATH) ? 2
 			                                      : 0,
 			        !!((int)a[3] & AT_SYMLINK_NOFOLLOW), &m);
 		return;
 	case __NR_execve:
-		c.sys = "execve";
-		return op_exec(&c, AT_FDCWD, a[0], a[1], 0);
+		c->sys = "execve";
+		return op_exec(c, AT_FDCWD, a[0], a[1], 0);
 	case __NR_execveat:
-		c.sys = "execveat";
-		return op_exec(&c, (int)a[0], a[1], a[2], (int)a[4]);
+		c->sys = "execveat";
+		return op_exec(c, (int)a[0], a[1], a[2], (int)a[4]);
 	case __NR_connect:
-		c.sys = "connect";
-		return op_connect(&c);
+		c->sys = "connect";
+		return op_connect(c);
 	default:
 		/* the filter and this switch disagree: answer, never hang the target */
 		ev_fault("unexpected syscall %d trapped", n->data.nr);
-		respond(&c, 0, ENOSYS);
+		respond(c, 0, ENOSYS);
+	}
+}
+
+void handle(struct seccomp_notif *n)
+{
+	static struct call c; /* large (two PATH_MAX paths): not on the stack */
+	memset(&c, 0, sizeof c);
+	c.n = n;
+	c.tid = (pid_t)n->pid;
+	task_status(c.tid, &c.ts);
+	c.tgid = c.ts.tgid;
+	ev_proc(c.tgid, c.ts.ppid, 0, NULL, NULL);
+	dispatch(&c);
+	if (!c.responded) {
+		/* a handler forgot to answer: never leave the agent hanging */
+		ev_fault("%s: no answer from its handler", c.sys ? c.sys : "?");
+		respond(&c, 0, EIO);
 	}
 }
