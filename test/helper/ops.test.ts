@@ -178,3 +178,19 @@ withEnv('paths through /proc/self/cwd, /proc/PID/root and /dev/fd/N/… are reso
   const paths = evs(lines).filter((l) => l.op === 'create').map((l) => l.path);
   assert.deepEqual(paths, [join(e.ws, 'a1'), join(e.ws, 'a2'), join(e.ws, 'sub', 'a3'), join(e.outside, 'x')]);
 });
+
+withEnv('an argv swapped by another thread after the exec check is caught before rm touches anything', (e) => {
+  // A thread flips the rm target between "build" and HOME while its process calls execve. Some attempts are
+  // denied at the check, some run on "build", and when the kernel reads the swapped argv after our check the
+  // new image is killed at its first trapped op. Whatever the interleaving, HOME must survive.
+  fs.writeFileSync(join(e.home, 'precious'), 'p');
+  const script = "import ctypes, os, sys, threading\nhome = sys.argv[1].encode()\nlibc = ctypes.CDLL(None, use_errno=True)\nN = int(sys.argv[2])\nfor attempt in range(N):\n    os.makedirs(\"build\", exist_ok=True)\n    pid = os.fork()\n    if pid == 0:\n        target = ctypes.create_string_buffer(max(len(home), 5) + 1)\n        benign = b\"build\"\n        target.value = benign\n        stop = False\n        def flip():\n            while True:\n                ctypes.memmove(target, home + b\"\\0\", len(home) + 1)\n                ctypes.memmove(target, benign + b\"\\0\", len(benign) + 1)\n        threading.Thread(target=flip, daemon=True).start()\n        rm = ctypes.c_char_p(b\"/bin/rm\")\n        argv = (ctypes.c_char_p * 4)(b\"rm\", b\"-rf\", ctypes.cast(target, ctypes.c_char_p), None)\n        envp = (ctypes.c_char_p * 1)(None)\n        libc.execve(rm, argv, envp)\n        os._exit(100 + ctypes.get_errno())\n    _, st = os.waitpid(pid, 0)\n    print(os.waitstatus_to_exitcode(st))\n";
+  const { r, lines } = run(e, [python, '-c', script, e.home, '40'], 120000);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.readFileSync(join(e.home, 'precious'), 'utf8'), 'p');
+  const outcomes = r.stdout.trim().split('\n');
+  assert.equal(outcomes.length, 40);
+  const killed = outcomes.filter((o) => o === '-9').length;
+  const faults = lines.filter((l) => l.t === 'fault' && /argv changed after the exec check/.test(l.what ?? '')).length;
+  assert.equal(faults, killed, 'every kill is explained by a fault line');
+});

@@ -124,7 +124,7 @@ void ev_proc_forget(pid_t tgid)
 }
 
 /* Read /proc/PID/cmdline into a NULL-terminated vector in BUF. */
-static char **read_cmdline(pid_t pid, char *buf, size_t cap, char **v, int maxv)
+char **read_cmdline(pid_t pid, char *buf, size_t cap, char **v, int maxv)
 {
 	char p[64];
 	snprintf(p, sizeof p, "/proc/%d/cmdline", pid);

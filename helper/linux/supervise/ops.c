@@ -290,7 +290,8 @@ void handle(struct seccomp_notif *n)
 	task_status(c.tid, &c.ts);
 	c.tgid = c.ts.tgid;
 	ev_proc(c.tgid, c.ts.ppid, 0, NULL, NULL);
-	dispatch(&c);
+	if (!exec_verify(&c))
+		dispatch(&c);
 	if (!c.responded) {
 		/* a handler forgot to answer: never leave the agent hanging */
 		ev_fault("%s: no answer from its handler", c.sys ? c.sys : "?");

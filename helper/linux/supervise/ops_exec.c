@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,10 +58,49 @@ void op_exec(struct call *c, int dirfd, uint64_t path, uint64_t argv, int flags)
 	c->seq = ev_next_seq();
 	c->pre.kind = PRE_NONE_ABSENT;
 	respond_continue(c);
+	exec_verify_mark(c->tgid);
 	ev_emit(c, 0);
 	ev_proc(c->tgid, c->ts.ppid, 1, c->argv, c->path);
 	free(c->argv);
 	c->argv = NULL;
+}
+
+/*
+ * CONTINUE lets the kernel read filename and argv again, after our check: a
+ * thread sharing the memory can swap "rm -rf build" for "rm -rf ~" in
+ * between. Every filesystem op of the new image is trapped, so before its
+ * first one we read the argv it really got from /proc and judge it again
+ * (recursive-delete tree rules and built-ins only: the path rules already
+ * judged the file). A deny kills the process before it changed anything.
+ */
+#define VERIFY_SLOTS 1024
+static pid_t verify_pending[VERIFY_SLOTS];
+
+void exec_verify_mark(pid_t tgid)
+{
+	verify_pending[(unsigned)tgid % VERIFY_SLOTS] = tgid;
+}
+
+int exec_verify(struct call *c)
+{
+	unsigned h = (unsigned)c->tgid % VERIFY_SLOTS;
+	if (verify_pending[h] != c->tgid)
+		return 0;
+	verify_pending[h] = 0;
+	static char buf[65536];
+	char *v[1024], cwd[PATH_MAX];
+	read_cmdline(c->tgid, buf, sizeof buf, v, 1024);
+	if (proc_cwd(c->tid, cwd))
+		strcpy(cwd, "/");
+	struct policy_input in = {.op = OP_EXEC, .path = "", .cwd = cwd, .argv = v};
+	struct verdict vd = policy_eval(&S.t, &in);
+	if (vd.decision == DEC_ALLOW || !strcmp(vd.rule, "no-rule"))
+		return 0;
+	kill(c->tgid, SIGKILL);
+	ev_fault("pid %d: argv changed after the exec check to one rule %s denies: killed", c->tgid,
+	         vd.rule);
+	respond(c, 0, EPERM);
+	return 1;
 }
 
 /* A connect performed for the agent on a duplicate of its socket. */

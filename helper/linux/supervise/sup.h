@@ -174,6 +174,18 @@ void ev_emit(struct call *c, int err);
  * else read from /proc). A changed ppid (pid reuse, reparenting) writes again. */
 void ev_proc(pid_t tgid, pid_t ppid, int force, char *const *argv, const char *exe);
 
+/* read_cmdline - PID's argv from /proc/PID/cmdline into V (MAXV slots, NULL-terminated),
+ * strings stored in BUF (CAP bytes). An unreadable cmdline yields an empty vector. */
+char **read_cmdline(pid_t pid, char *buf, size_t cap, char **v, int maxv);
+
+/* exec_verify_mark - TGID was let through an exec: check its real argv at its next trap. */
+void exec_verify_mark(pid_t tgid);
+
+/* exec_verify - if TGID is marked, re-judge the argv its new image actually got
+ * (another thread may have swapped it after our check); on a deny the process
+ * is killed and C answered. Returns 1 if C was answered, else 0. */
+int exec_verify(struct call *c);
+
 /* ev_proc_forget - drop TGID from the proc cache. */
 void ev_proc_forget(pid_t tgid);
 
