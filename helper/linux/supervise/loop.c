@@ -27,8 +27,13 @@ void respond(struct call *c, long long val, int err)
 	while (ioctl(S.listener, SECCOMP_IOCTL_NOTIF_SEND, &r) < 0) {
 		if (errno == EINTR)
 			continue;
-		if (errno != ENOENT) /* ENOENT: the target died or was interrupted */
+		/* ENOENT: the target died or was interrupted. The event buffer is the
+		 * loop thread's: FIFO/connect worker threads only report on stderr. */
+		if (errno != ENOENT && syscall(SYS_gettid) == getpid())
 			ev_fault("answering %s failed: %s", c->sys ? c->sys : "?", strerror(errno));
+		else if (errno != ENOENT)
+			fprintf(stderr, "warden: answering %s failed: %s\n", c->sys ? c->sys : "?",
+			        strerror(errno));
 		return;
 	}
 }
