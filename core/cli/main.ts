@@ -7,15 +7,14 @@ import { createInterface } from 'node:readline/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail, parseRunRef, printJson, withDaemon, type GlobalOpts } from './common.js';
-import { runCommand } from './run.js';
-import { logResult, renderLog, renderRuns, runRow, summaryShape } from './views.js';
-import { renderPlan, renderRollbackResult } from './rollback-view.js';
-import { checkPolicyFiles, formatIssue } from '../policy/index.js';
 import { chooseStateDir, ensureStateDir, packageRoot, helperBinary } from '../util/paths.js';
-import { startDaemon, socketAlive } from '../daemon/server.js';
 import { WardenError } from '../util/errors.js';
 import { DaemonClient } from '../api/client.js';
 import { existsSync } from 'node:fs';
+
+// Command modules are imported when their command runs: `warden run` must not pay for the policy engine,
+// SQLite or the daemon's code at start-up (each costs tens of ms of module loading).
+const views = () => import('./views.js');
 
 const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string })
   .version;
@@ -53,7 +52,8 @@ program
       cmd: string[],
       opts: { workspace?: string; policy: string[]; state?: string; landlock: boolean; quiet?: boolean },
     ) => {
-      process.exitCode = await runCommand(cmd, opts);
+      const { runCommand } = await import('./run.js');
+    process.exitCode = await runCommand(cmd, opts);
     },
   );
 
@@ -65,6 +65,7 @@ program
   .addOption(stateOption())
   .action(async (opts: GlobalOpts & { limit: number; json?: boolean }) =>
     withDaemon(opts, async (c) => {
+      const { runRow, summaryShape, renderRuns } = await views();
       const rows = runRow.array().parse(await c.call('runs.list', { limit: opts.limit }));
       const summaries = new Map<number, { events: number; denied: number; preimages: number }>();
       for (const r of rows) {
@@ -89,6 +90,7 @@ program
   .addOption(stateOption())
   .action(async (opts: GlobalOpts & { run: string; op?: string; limit: number; json?: boolean }) =>
     withDaemon(opts, async (c) => {
+      const { logResult, renderLog } = await views();
       const data = logResult.parse(
         await c.call('run.log', { run: parseRunRef(opts.run), limit: opts.limit, op: opts.op }),
       );
@@ -118,6 +120,7 @@ program
       opts: GlobalOpts & { run: string; path: string[]; dryRun?: boolean; yes?: boolean; json?: boolean },
     ) =>
       withDaemon(opts, async (c) => {
+        const { renderPlan, renderRollbackResult } = await import('./rollback-view.js');
         const run = parseRunRef(opts.run);
         const paths = opts.path.map((p) =>
           p.startsWith('/') || p.startsWith('**') ? p : join(process.cwd(), p),
@@ -157,7 +160,8 @@ policy
   .description('validate policy files; errors are reported as file:line:column')
   .argument('<files...>', 'policy YAML files')
   .option('--json', 'machine-readable output')
-  .action((files: string[], opts: { json?: boolean }) => {
+  .action(async (files: string[], opts: { json?: boolean }) => {
+    const { checkPolicyFiles, formatIssue } = await import('../policy/index.js');
     const issues = checkPolicyFiles(files);
     if (opts.json) printJson(issues);
     else if (issues.length === 0) process.stdout.write(`${files.length} policy file(s) OK\n`);
@@ -201,6 +205,7 @@ program
   .option('--json', 'machine-readable output')
   .addOption(stateOption())
   .action(async (opts: GlobalOpts & { json?: boolean }) => {
+    const { socketAlive } = await import('../daemon/server.js');
     const layout = ensureStateDir(chooseStateDir(opts.state));
     const alive = await socketAlive(layout.socket);
     let daemon: unknown = null;
@@ -231,6 +236,7 @@ program
   .option('--stop', 'stop the running daemon instead')
   .addOption(stateOption())
   .action(async (opts: GlobalOpts & { idleExit: number; stop?: boolean }) => {
+    const { startDaemon, socketAlive } = await import('../daemon/server.js');
     const layout = ensureStateDir(chooseStateDir(opts.state));
     if (opts.stop) {
       if (!(await socketAlive(layout.socket))) return void process.stdout.write('no daemon running\n');

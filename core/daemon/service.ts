@@ -2,7 +2,7 @@
  * What the daemon does for each API method. It owns the journal (the only SQLite writer), the blob store and
  * the per-run files, and it ingests each run's event log when the helper wakes it.
  */
-import { mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Method } from '../api/contract.js';
 import { methods } from '../api/contract.js';
@@ -14,7 +14,7 @@ import type { FsPath } from '../wire/events.js';
 import { displayPath } from '../rollback/plan.js';
 import { BlobStore } from '../blobs/store.js';
 import { ingestRun, ingestAll } from '../journal/ingest.js';
-import { loadPolicy, compileTable, ruleSummary, PolicyError, formatIssue } from '../policy/index.js';
+import { loadPolicy, compileTable, ruleSummary, PolicyError, formatIssue, type Policy } from '../policy/index.js';
 import { planRollback } from '../rollback/plan.js';
 import { applyRollback } from '../rollback/apply.js';
 
@@ -52,6 +52,7 @@ export class Service {
   readonly journal: Journal;
   readonly blobs: BlobStore;
   private running = new Set<number>();
+  private policyCache: { key: string; policy: Policy } | null = null;
   private ingestQueued = new Set<number>();
 
   constructor(
@@ -168,9 +169,31 @@ export class Service {
     };
   }
 
+  /**
+   * Loads the policy files in effect, reusing the last result while no file changed (same paths, sizes
+   * and mtimes): parsing and validating YAML is most of the cost of starting a run.
+   */
   private loadPolicies(extra: string[]) {
+    const files = policyFiles(this.layout, extra);
+    const key = files
+      .map((f) => {
+        try {
+          const st = statSync(f);
+          return `${f}\0${st.size}\0${st.mtimeMs}`;
+        } catch {
+          return `${f}\0missing`;
+        }
+      })
+      .join('\n');
+    if (this.policyCache?.key === key) return this.policyCache.policy;
+    const policy = this.parsePolicies(files);
+    this.policyCache = { key, policy };
+    return policy;
+  }
+
+  private parsePolicies(files: string[]) {
     try {
-      return loadPolicy(policyFiles(this.layout, extra));
+      return loadPolicy(files);
     } catch (err) {
       if (err instanceof PolicyError) {
         throw new WardenError('policy-invalid', err.issues.map(formatIssue).join('\n'), 2, err.issues);
