@@ -334,3 +334,32 @@ withEnv(
   },
   { preimageMax: 100 },
 );
+
+test(
+  'unprivileged supervisor (the real deployment): Landlock, seccomp and pre-images all work without root',
+  { skip: skip ?? (process.getuid?.() !== 0 ? 'needs root to drop to uid 65534 with setpriv' : undefined) },
+  (t) => {
+    const e = makeEnv();
+    try {
+      fs.writeFileSync(join(e.ws, 'f'), 'old');
+      spawnSync('chown', ['-R', '65534:65534', e.dir]);
+      const r = spawnSync(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', supervise, '--table', e.table, '--', 'sh', '-c', 'echo new > f; echo x > ../outside/o; echo "rc=$?"'],
+        { cwd: e.ws, encoding: 'utf8', timeout: 20000, env: { PATH: '/usr/bin:/bin', HOME: e.home } },
+      );
+      if (r.error) return t.skip(`setpriv not available: ${r.error.message}`);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /rc=2/);
+      const lines = readEvents(e);
+      assert.ok((lines[0]?.landlock ?? 0) > 0 || lines[0]?.landlock === 0, 'start line');
+      const ev = evs(lines).find((l) => l.path === join(e.ws, 'f'));
+      assert.equal(ev?.pre?.kind, 'copy');
+      assert.equal(fs.readFileSync(join(e.stage, String(ev?.seq)), 'utf8'), 'old');
+      assert.equal(fs.readFileSync(join(e.ws, 'f'), 'utf8'), 'new\n');
+      assert.equal(fs.existsSync(join(e.outside, 'o')), false);
+    } finally {
+      cleanup(e);
+    }
+  },
+);

@@ -69,6 +69,11 @@ static void child(int sp, char **cmd, pid_t parent, const sigset_t *oldmask)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(125);
+	/* Landlock and seccomp both need no_new_privs when we are unprivileged */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		fprintf(stderr, "warden: PR_SET_NO_NEW_PRIVS failed: %s\n", strerror(errno));
+		_exit(125);
+	}
 	int abi = 0;
 	if (S.t.landlock) {
 		abi = landlock_apply(&S.t);
