@@ -36,7 +36,9 @@ function time(argv, cwd) {
 const guarded = (argv) => [process.execPath, warden, 'run', '-q', '--workspace', ws, '--', ...argv];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // The interpreter itself, not a version-manager shim (pyenv's bash shims would dominate the timings).
-const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
+  encoding: 'utf8',
+}).stdout.trim();
 const py = (code) => [python, '-c', code];
 
 function makeFiles(dir, n, size = 512) {

@@ -50,11 +50,18 @@ export const methods = {
       .strict(),
   },
   'rollback.plan': {
-    params: z.object({ run: runRef, paths: z.array(z.string()).default([]) }).strict(),
+    params: z
+      .object({ run: runRef, paths: z.array(z.string()).default([]), all: z.boolean().default(false) })
+      .strict(),
   },
   'rollback.apply': {
     params: z
-      .object({ run: runRef, paths: z.array(z.string()).default([]), force: z.boolean().default(false) })
+      .object({
+        run: runRef,
+        paths: z.array(z.string()).default([]),
+        all: z.boolean().default(false),
+        force: z.boolean().default(false),
+      })
       .strict(),
   },
   'policy.show': {

@@ -53,7 +53,7 @@ program
       opts: { workspace?: string; policy: string[]; state?: string; landlock: boolean; quiet?: boolean },
     ) => {
       const { runCommand } = await import('./run.js');
-    process.exitCode = await runCommand(cmd, opts);
+      process.exitCode = await runCommand(cmd, opts);
     },
   );
 
@@ -111,13 +111,21 @@ program
     (v: string, acc: string[]) => [...acc, v],
     [],
   )
+  .option('--all', 'everything the run changed, not only its workspace (agent state, temp files, …)')
   .option('--dry-run', 'show the plan only')
   .option('--yes', 'apply without asking')
   .option('--json', 'machine-readable output')
   .addOption(stateOption())
   .action(
     async (
-      opts: GlobalOpts & { run: string; path: string[]; dryRun?: boolean; yes?: boolean; json?: boolean },
+      opts: GlobalOpts & {
+        run: string;
+        path: string[];
+        all?: boolean;
+        dryRun?: boolean;
+        yes?: boolean;
+        json?: boolean;
+      },
     ) =>
       withDaemon(opts, async (c) => {
         const { renderPlan, renderRollbackResult } = await import('./rollback-view.js');
@@ -125,7 +133,7 @@ program
         const paths = opts.path.map((p) =>
           p.startsWith('/') || p.startsWith('**') ? p : join(process.cwd(), p),
         );
-        const plan = await c.call('rollback.plan', { run, paths });
+        const plan = await c.call('rollback.plan', { run, paths, all: !!opts.all });
         if (opts.dryRun) {
           if (opts.json) printJson(plan);
           else process.stdout.write(renderPlan(plan));
@@ -148,7 +156,7 @@ program
             return;
           }
         }
-        const result = await c.call('rollback.apply', { run, paths });
+        const result = await c.call('rollback.apply', { run, paths, all: !!opts.all });
         if (opts.json) printJson(result);
         else process.stdout.write(renderRollbackResult(result));
       }),

@@ -14,7 +14,15 @@ import type { FsPath } from '../wire/events.js';
 import { displayPath } from '../rollback/plan.js';
 import { BlobStore } from '../blobs/store.js';
 import { ingestRun, ingestAll } from '../journal/ingest.js';
-import { loadPolicy, compileTable, ruleSummary, PolicyError, formatIssue, type Policy } from '../policy/index.js';
+import {
+  loadPolicy,
+  compileTable,
+  ruleSummary,
+  PolicyError,
+  formatIssue,
+  globEscape,
+  type Policy,
+} from '../policy/index.js';
 import { planRollback } from '../rollback/plan.js';
 import { applyRollback } from '../rollback/apply.js';
 
@@ -139,7 +147,7 @@ export class Service {
         const p = params as P<'rollback.plan'>;
         const id = this.runId(p.run);
         this.ingest(id);
-        return planRollback(this.journal, id, { paths: p.paths });
+        return planRollback(this.journal, id, { paths: this.rollbackScope(id, p) });
       }
       case 'rollback.apply': {
         const p = params as P<'rollback.apply'>;
@@ -147,7 +155,7 @@ export class Service {
         if (this.running.has(id))
           throw new WardenError('run-active', `run ${id} is still running; roll it back after it ends`, 2);
         this.ingest(id);
-        const plan = planRollback(this.journal, id, { paths: p.paths });
+        const plan = planRollback(this.journal, id, { paths: this.rollbackScope(id, p) });
         return applyRollback(this.journal, this.blobs, plan, { stateDir: this.layout.dir, force: p.force });
       }
       case 'policy.show': {
@@ -157,6 +165,18 @@ export class Service {
       default:
         throw new WardenError('unknown-method', `method ${method} is not served by this daemon`);
     }
+  }
+
+  /**
+   * Which paths a rollback touches: the given globs; else, unless `all`, the run's workspace only — the
+   * agent's own state (session transcripts under ~/.claude, caches, temp files) is left as the run left it.
+   */
+  private rollbackScope(run: number, p: { paths: string[]; all: boolean }): string[] {
+    if (p.paths.length > 0 || p.all) return p.paths;
+    const ws = this.journal.getRun(run)?.workspace;
+    if (!ws) return [];
+    const g = globEscape(ws);
+    return [g, `${g}/**`];
   }
 
   private status() {

@@ -137,13 +137,25 @@ function invert(e: EventRow): Omit<PlanStep, 'seq'>[] {
 }
 
 /**
+ * A matcher for picomatch globs that also matches names containing newlines: picomatch compiles `*` and `**`
+ * to regexes built on `.`, which stops at `\n`, so the regexes are recompiled with the `s` (dotAll) flag.
+ */
+function pathMatcher(globs: string[]): (p: string) => boolean {
+  const res = globs.map((g) => {
+    const re = picomatch.makeRe(g, { dot: true });
+    return new RegExp(re.source, re.flags.includes('s') ? re.flags : re.flags + 's');
+  });
+  return (p) => res.some((re) => re.test(p));
+}
+
+/**
  * Computes the rollback of run `runId` from its journaled events (successful, allowed ones only).
  * @throws Error if the run does not exist.
  */
 export function planRollback(journal: Journal, runId: number, o: PlanOptions = {}): RollbackPlan {
   if (!journal.getRun(runId)) throw new Error(`no run ${runId}`);
   const untilSeq = o.untilSeq ?? 0;
-  const match = o.paths?.length ? picomatch(o.paths, { dot: true }) : null;
+  const match = o.paths?.length ? pathMatcher(o.paths) : null;
   const steps: PlanStep[] = [];
   const irreversible: PlanStep[] = [];
   const events = journal.events(runId, { afterSeq: untilSeq });

@@ -14,7 +14,10 @@ function judge(rules: string[], cases: string[][]): string[] {
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'warden-h-'));
   try {
     fs.writeFileSync(join(dir, 'table'), ['warden-table\t1', ...rules].join('\n') + '\n');
-    const r = spawnSync(match, [join(dir, 'table')], { input: cases.map((c) => c.join('\t')).join('\n') + '\n', encoding: 'utf8' });
+    const r = spawnSync(match, [join(dir, 'table')], {
+      input: cases.map((c) => c.join('\t')).join('\n') + '\n',
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.trimEnd().split('\n');
   } finally {
@@ -24,17 +27,36 @@ function judge(rules: string[], cases: string[][]): string[] {
 
 /** One path rule `r` (allow write); returns for each path whether it matched. */
 function matches(pattern: string, paths: string[]): boolean[] {
-  return judge([`rule\tr\tb\tallow\twrite\tpath\t${pattern}`], paths.map((p) => ['write', p])).map((l) => l === 'allow\tr');
+  return judge(
+    [`rule\tr\tb\tallow\twrite\tpath\t${pattern}`],
+    paths.map((p) => ['write', p]),
+  ).map((l) => l === 'allow\tr');
 }
 
 test('** matches zero or more segments, only as a whole segment', { skip }, () => {
-  assert.deepEqual(matches('/a/**/b', ['/a/b', '/a/x/b', '/a/x/y/b', '/a/xb', '/a/x/b/c']), [true, true, true, false, false]);
+  assert.deepEqual(matches('/a/**/b', ['/a/b', '/a/x/b', '/a/x/y/b', '/a/xb', '/a/x/b/c']), [
+    true,
+    true,
+    true,
+    false,
+    false,
+  ]);
   assert.deepEqual(matches('/a/x**/b', ['/a/x/b', '/a/xyz/b', '/a/x/y/b']), [true, true, false]);
 });
 
-test('dir/** matches the dir itself and everything beneath, not siblings with the same prefix', { skip }, () => {
-  assert.deepEqual(matches('/w/d/**', ['/w/d', '/w/d/a', '/w/d/a/b/c', '/w/dd', '/w']), [true, true, true, false, false]);
-});
+test(
+  'dir/** matches the dir itself and everything beneath, not siblings with the same prefix',
+  { skip },
+  () => {
+    assert.deepEqual(matches('/w/d/**', ['/w/d', '/w/d/a', '/w/d/a/b/c', '/w/dd', '/w']), [
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+  },
+);
 
 test('*, ? and ** match dotfiles; * and ? never match /', { skip }, () => {
   assert.deepEqual(matches('/w/*', ['/w/.env', '/w/a', '/w/a/b']), [true, true, false]);
@@ -57,8 +79,17 @@ test('a backslash escapes the next char', { skip }, () => {
 
 test('first match wins, no rule is deny/no-rule, hold decisions are reported as such', { skip }, () => {
   const out = judge(
-    ['rule\tfirst\tb\tdeny\twrite\tpath\t/w/secret', 'rule\tall\tb\tallow\twrite,create\tpath\t/w/**', 'rule\task\tb\task\tdelete\tpath\t/w/**'],
-    [['write', '/w/secret'], ['create', '/w/x'], ['delete', '/w/x'], ['write', '/other']],
+    [
+      'rule\tfirst\tb\tdeny\twrite\tpath\t/w/secret',
+      'rule\tall\tb\tallow\twrite,create\tpath\t/w/**',
+      'rule\task\tb\task\tdelete\tpath\t/w/**',
+    ],
+    [
+      ['write', '/w/secret'],
+      ['create', '/w/x'],
+      ['delete', '/w/x'],
+      ['write', '/other'],
+    ],
   );
   assert.deepEqual(out, ['deny\tfirst', 'allow\tall', 'ask\task', 'deny\tno-rule']);
 });
@@ -66,7 +97,12 @@ test('first match wins, no rule is deny/no-rule, hold decisions are reported as 
 test('two-path events: the stricter decision wins; link judges the source as write', { skip }, () => {
   const out = judge(
     ['rule\tws\tb\tallow\t*\tpath\t/w/**'],
-    [['rename', '/w/a', '/w/b'], ['rename', '/w/a', '/x/b'], ['link', '/w/new', '/x/src'], ['link', '/w/new', '/w/src']],
+    [
+      ['rename', '/w/a', '/w/b'],
+      ['rename', '/w/a', '/x/b'],
+      ['link', '/w/new', '/x/src'],
+      ['link', '/w/new', '/w/src'],
+    ],
   );
   assert.deepEqual(out, ['allow\tws', 'deny\tno-rule', 'deny\tno-rule', 'allow\tws']);
 });
@@ -85,7 +121,17 @@ test('recursive deletes: rm -r/-R/--recursive/--rec, find -delete / -exec rm; tr
     ex('/', 'find', '/h', '-name', 'x'),
     ex('/', '/usr/bin/rm', '-r', '/h/u/../u'),
   ]);
-  assert.deepEqual(out, ['deny\thome', 'allow\tx', 'deny\thome', 'deny\thome', 'allow\tx', 'deny\thome', 'deny\thome', 'allow\tx', 'deny\thome']);
+  assert.deepEqual(out, [
+    'deny\thome',
+    'allow\tx',
+    'deny\thome',
+    'deny\thome',
+    'allow\tx',
+    'deny\thome',
+    'deny\thome',
+    'allow\tx',
+    'deny\thome',
+  ]);
 });
 
 test('built-ins: the state dir and the workspace ancestors', { skip }, () => {
@@ -93,7 +139,13 @@ test('built-ins: the state dir and the workspace ancestors', { skip }, () => {
   try {
     fs.writeFileSync(
       join(dir, 'table'),
-      ['warden-table\t1', 'state\t/s/state', 'socket\t/s/state/warden.sock', 'workspace\t/w/p', 'rule\tall\tb\tallow\t*\tpath\t/**'].join('\n') + '\n',
+      [
+        'warden-table\t1',
+        'state\t/s/state',
+        'socket\t/s/state/warden.sock',
+        'workspace\t/w/p',
+        'rule\tall\tb\tallow\t*\tpath\t/**',
+      ].join('\n') + '\n',
     );
     const cases = [
       ['write', '/s/state/x'],
@@ -102,7 +154,10 @@ test('built-ins: the state dir and the workspace ancestors', { skip }, () => {
       ['rename', '/w/p', '/w/q'],
       ['delete', '/w/p/x'],
     ];
-    const r = spawnSync(match, [join(dir, 'table')], { input: cases.map((c) => c.join('\t')).join('\n') + '\n', encoding: 'utf8' });
+    const r = spawnSync(match, [join(dir, 'table')], {
+      input: cases.map((c) => c.join('\t')).join('\n') + '\n',
+      encoding: 'utf8',
+    });
     assert.deepEqual(r.stdout.trimEnd().split('\n'), [
       'deny\tbuiltin-state-dir',
       'deny\tbuiltin-state-dir',

@@ -6,11 +6,26 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
-import { cleanup, evs, makeEnv, missingHelper, python, readEvents, run, sh, supervise, type Env } from './env.js';
+import {
+  cleanup,
+  evs,
+  makeEnv,
+  missingHelper,
+  python,
+  readEvents,
+  run,
+  sh,
+  supervise,
+  type Env,
+} from './env.js';
 
 const skip = missingHelper();
 
-function withEnv(name: string, fn: (e: Env) => void | Promise<void>, opts?: Parameters<typeof makeEnv>[0]): void {
+function withEnv(
+  name: string,
+  fn: (e: Env) => void | Promise<void>,
+  opts?: Parameters<typeof makeEnv>[0],
+): void {
   test(name, { skip }, async () => {
     const e = makeEnv(opts);
     try {
@@ -82,7 +97,7 @@ withEnv('a write outside the allowed paths is denied by the table with EACCES, f
 });
 
 withEnv(
-  'the wall holds where the table allows: supervisor wall check and Landlock (unix socket bind)',
+  'the table decides what the supervisor sees; Landlock walls off what it does not (unix socket bind)',
   (e) => {
     fs.writeFileSync(join(e.outside, 'o'), 'keep');
     const script = [
@@ -95,13 +110,17 @@ withEnv(
     ].join('\n');
     const { r, lines } = run(e, [python, '-c', script]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^open 13$/m);
-    const start = lines[0]!;
-    if ((start.landlock ?? 0) > 0) assert.match(r.stdout, /^bind 13$/m, 'Landlock must refuse MAKE_SOCK outside the wall');
-    assert.equal(fs.existsSync(join(e.outside, 'sock')), false);
-    assert.equal(fs.readFileSync(join(e.outside, 'o'), 'utf8'), 'keep');
+    // the open is trapped: the table (which allows it here) decides, and the write is journaled
+    assert.match(r.stdout, /^open ok$/m);
+    assert.equal(fs.readFileSync(join(e.outside, 'o'), 'utf8'), 'x');
     const ev = evs(lines).find((l) => l.path === join(e.outside, 'o'));
-    assert.equal(ev?.rule, 'builtin-wall');
+    assert.equal(ev?.rule, 'allow-outside');
+    assert.equal((ev?.pre as { kind?: string } | null)?.kind, 'copy');
+    // bind is not trapped: only Landlock stands between it and the outside
+    const start = lines[0]!;
+    assert.ok((start.landlock ?? 0) > 0, 'Landlock is available on this kernel');
+    assert.match(r.stdout, /^bind 13$/m, 'Landlock must refuse MAKE_SOCK outside the wall');
+    assert.equal(fs.existsSync(join(e.outside, 'sock')), false);
   },
   { rules: ['rule\tallow-outside\t50-test\tallow\t*\tpath\t/**'] },
 );
@@ -162,7 +181,8 @@ withEnv('the state dir is unreadable and the daemon socket unconnectable from th
     assert.equal(ev?.rule, 'builtin-state-dir');
     // the helper itself said hello and woke the daemon at least once
     const deadline = Date.now() + 3000;
-    while (!received.join('').includes('"t":"hello"') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    while (!received.join('').includes('"t":"hello"') && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 20));
     assert.match(received.join(''), /\{"t":"hello","run":1\}\n/);
   } finally {
     server.close();
@@ -170,7 +190,8 @@ withEnv('the state dir is unreadable and the daemon socket unconnectable from th
 });
 
 withEnv('io_uring_setup fails with EPERM', (e) => {
-  const script = 'import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nr = libc.syscall(425, 8, 0)\nprint(r, ctypes.get_errno())';
+  const script =
+    'import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nr = libc.syscall(425, 8, 0)\nprint(r, ctypes.get_errno())';
   const { r } = run(e, [python, '-c', script]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), '-1 1');
@@ -189,36 +210,40 @@ withEnv('a command that does not exist exits 127; a table error exits 125 naming
   assert.equal(fs.existsSync(e.events), false, 'command not started, no log');
 });
 
-test('no pre-image, no op: an unwritable stage refuses delete and overwrite with EIO and a fault line', { skip }, (t) => {
-  const e = makeEnv();
-  fs.writeFileSync(join(e.ws, 'f'), 'keep');
-  // chattr +i makes even root's linkat/openat in the stage fail, like a full disk would
-  const ch = spawnSync('chattr', ['+i', e.stage], { encoding: 'utf8' });
-  if (ch.status !== 0) {
-    cleanup(e);
-    t.skip(`chattr +i failed (needs CAP_LINUX_IMMUTABLE and ext4/xfs/btrfs): ${ch.stderr.trim()}`);
-    return;
-  }
-  try {
-    const { r, lines } = sh(e, 'rm f; echo "rm=$?"; echo x > f; echo "write=$?"');
-    assert.match(r.stdout, /rm=1/);
-    assert.match(r.stdout, /write=2/);
-    assert.match(r.stderr, /Input\/output error/);
-    assert.equal(fs.readFileSync(join(e.ws, 'f'), 'utf8'), 'keep');
-    assert.equal(lines.filter((l) => l.t === 'fault').length, 2);
-    const refused = evs(lines).filter((l) => l.path === join(e.ws, 'f'));
-    assert.deepEqual(
-      refused.map((l) => [l.op, l.err, l.pre?.kind]),
-      [
-        ['delete', 5, 'none'],
-        ['write', 5, 'none'],
-      ],
-    );
-  } finally {
-    spawnSync('chattr', ['-i', e.stage]);
-    cleanup(e);
-  }
-});
+test(
+  'no pre-image, no op: an unwritable stage refuses delete and overwrite with EIO and a fault line',
+  { skip },
+  (t) => {
+    const e = makeEnv();
+    fs.writeFileSync(join(e.ws, 'f'), 'keep');
+    // chattr +i makes even root's linkat/openat in the stage fail, like a full disk would
+    const ch = spawnSync('chattr', ['+i', e.stage], { encoding: 'utf8' });
+    if (ch.status !== 0) {
+      cleanup(e);
+      t.skip(`chattr +i failed (needs CAP_LINUX_IMMUTABLE and ext4/xfs/btrfs): ${ch.stderr.trim()}`);
+      return;
+    }
+    try {
+      const { r, lines } = sh(e, 'rm f; echo "rm=$?"; echo x > f; echo "write=$?"');
+      assert.match(r.stdout, /rm=1/);
+      assert.match(r.stdout, /write=2/);
+      assert.match(r.stderr, /Input\/output error/);
+      assert.equal(fs.readFileSync(join(e.ws, 'f'), 'utf8'), 'keep');
+      assert.equal(lines.filter((l) => l.t === 'fault').length, 2);
+      const refused = evs(lines).filter((l) => l.path === join(e.ws, 'f'));
+      assert.deepEqual(
+        refused.map((l) => [l.op, l.err, l.pre?.kind]),
+        [
+          ['delete', 5, 'none'],
+          ['write', 5, 'none'],
+        ],
+      );
+    } finally {
+      spawnSync('chattr', ['-i', e.stage]);
+      cleanup(e);
+    }
+  },
+);
 
 withEnv('exit status and signals of the child are passed on', (e) => {
   assert.equal(sh(e, 'exit 3').r.status, 3);
@@ -288,15 +313,22 @@ withEnv('4 python threads writing: every op journaled, seq consecutive', (e) => 
 test('SIGKILL of the supervisor mid-run ends the run; nothing hangs', { skip, timeout: 20000 }, async () => {
   const e = makeEnv();
   try {
-    const p = spawn(supervise, ['--table', e.table, '--', 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > f$((i % 10)); done'], {
-      cwd: e.ws,
-      stdio: 'ignore',
-    });
+    const p = spawn(
+      supervise,
+      ['--table', e.table, '--', 'sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > f$((i % 10)); done'],
+      {
+        cwd: e.ws,
+        stdio: 'ignore',
+      },
+    );
     const deadline = Date.now() + 5000;
-    while (evs(readEvents(e)).length < 20 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    while (evs(readEvents(e)).length < 20 && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 20));
     const agent = readEvents(e)[0]?.pid;
     assert.ok(agent, 'start line names the agent pid');
-    const exited = new Promise<number | null>((res) => p.on('exit', (_c, sig) => res(sig === 'SIGKILL' ? 137 : null)));
+    const exited = new Promise<number | null>((res) =>
+      p.on('exit', (_c, sig) => res(sig === 'SIGKILL' ? 137 : null)),
+    );
     p.kill('SIGKILL');
     assert.equal(await exited, 137);
     const gone = Date.now() + 5000;
@@ -345,7 +377,18 @@ test(
       spawnSync('chown', ['-R', '65534:65534', e.dir]);
       const r = spawnSync(
         'setpriv',
-        ['--reuid=65534', '--regid=65534', '--clear-groups', supervise, '--table', e.table, '--', 'sh', '-c', 'echo new > f; echo x > ../outside/o; echo "rc=$?"; cat ../state/runs/1/events.ndjson > /dev/null; echo "cat=$?"'],
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          supervise,
+          '--table',
+          e.table,
+          '--',
+          'sh',
+          '-c',
+          'echo new > f; echo x > ../outside/o; echo "rc=$?"; cat ../state/runs/1/events.ndjson > /dev/null; echo "cat=$?"',
+        ],
         { cwd: e.ws, encoding: 'utf8', timeout: 20000, env: { PATH: '/usr/bin:/bin', HOME: e.home } },
       );
       if (r.error) return t.skip(`setpriv not available: ${r.error.message}`);
@@ -353,7 +396,10 @@ test(
       assert.match(r.stdout, /rc=2/);
       assert.match(r.stdout, /cat=1/, 'the state dir is unreadable');
       const lines = readEvents(e);
-      assert.ok((lines[0]?.landlock ?? 0) > 0, 'Landlock applied without privileges (PLATFORM.md: ABI 7 works)');
+      assert.ok(
+        (lines[0]?.landlock ?? 0) > 0,
+        'Landlock applied without privileges (PLATFORM.md: ABI 7 works)',
+      );
       const ev = evs(lines).find((l) => l.path === join(e.ws, 'f'));
       assert.equal(ev?.pre?.kind, 'copy');
       assert.equal(fs.readFileSync(join(e.stage, String(ev?.seq)), 'utf8'), 'old');

@@ -6,7 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeSandbox, destroySandbox, type Sandbox } from '../helpers/warden.js';
+import { makeSandbox, destroySandbox, warden, type Sandbox } from '../helpers/warden.js';
 import { randomTree, gitRepo, sqliteDb, randomBytes } from './fixtures.js';
 import { roundTrip, eventsOf } from './roundtrip.js';
 
@@ -136,6 +136,20 @@ describe('destructive commands are journaled and rolled back byte for byte', () 
     ]);
     assert.ok(eventsOf(log, 'create').length >= 2);
     assert.ok(existsSync(join(sb.state, 'rollbacks')), 'rollbacks folder exists');
+  });
+
+  test("rollback restores the workspace and leaves the agent's own state alone unless --all", () => {
+    const session = join(sb.home, '.claude', 'projects', 'session.jsonl');
+    roundTrip(sb, 'scope', (d) => randomTree(join(d, 't'), 8, 2, 2), [
+      'sh',
+      '-c',
+      `rm -rf t && mkdir -p "$(dirname '${session}')" && echo transcript > '${session}'`,
+    ]);
+    assert.equal(readFileSync(session, 'utf8'), 'transcript\n', 'the agent transcript survives the rollback');
+    const all = warden(sb, ['rollback', '--run', 'last', '--all', '--dry-run', '--json']);
+    assert.equal(all.status, 0, all.stderr);
+    const steps = (JSON.parse(all.stdout) as { steps: { path: string }[] }).steps.map((s) => s.path);
+    assert.ok(steps.includes(session), '--all plans the agent state too');
   });
 
   test('the journal records argv and the process of each event', () => {

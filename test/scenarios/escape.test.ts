@@ -103,6 +103,24 @@ describe('escape attempts fail and are journaled', () => {
     assert.ok(denied('rename').length >= 1);
   });
 
+  test('creating what already exists outside the workspace fails with EEXIST, as without Warden', () => {
+    // Agents probe with `mkdir -p ~` and treat EACCES as fatal: the kernel says EEXIST before any
+    // permission check, and so must Warden.
+    const r = guarded(sb, [
+      'python3',
+      '-c',
+      [
+        'import os, errno',
+        'for f in (lambda: os.mkdir(os.environ["HOME"]), lambda: os.open(os.environ["HOME"] + "/.bashrc", os.O_CREAT | os.O_EXCL | os.O_WRONLY), lambda: os.symlink("x", os.environ["HOME"] + "/.bashrc")):',
+        '    try: f(); print("created")',
+        '    except OSError as e: print(errno.errorcode[e.errno])',
+      ].join('\n'),
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), ['EEXIST', 'EEXIST', 'EEXIST']);
+    assert.equal(readFileSync(join(sb.home, '.bashrc'), 'utf8'), 'export PS1=safe\n');
+  });
+
   test('protected agent configuration cannot be changed', () => {
     mkdirSync(join(sb.ws, '.claude'), { recursive: true });
     writeFileSync(join(sb.ws, '.claude', 'settings.json'), '{"permissions":{}}\n');

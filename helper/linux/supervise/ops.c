@@ -22,19 +22,6 @@ int deny_errno(struct call *c)
 	return EACCES;
 }
 
-static int is_write_op(unsigned op)
-{
-	return op != OP_EXEC && op != OP_CONNECT && op != OP_READ;
-}
-
-static int in_wall(const char *path)
-{
-	for (int i = 0; i < S.n_wall; i++)
-		if (path_is_beneath(path, S.wall[i]))
-			return 1;
-	return 0;
-}
-
 void decide(struct call *c, const char *cwd)
 {
 	struct policy_input in = {
@@ -45,12 +32,11 @@ void decide(struct call *c, const char *cwd)
 	    .argv = c->argv,
 	    .link = !strcmp(c->sys, "link") || !strcmp(c->sys, "linkat"),
 	};
+	/* The table is the authority for every op the supervisor sees (it ends
+	 * in a deny-everything rule). Landlock's wall is for what it does not
+	 * see, and cannot express allow rules such as `~/.claude.json.*`, so it
+	 * is not re-applied here. */
 	c->v = policy_eval(&S.t, &in);
-	/* The supervisor performs ops with its own rights, so Landlock cannot
-	 * stop them: enforce the same write wall here. */
-	if (c->v.decision == DEC_ALLOW && S.t.landlock && is_write_op(c->op) &&
-	    (!in_wall(c->path) || (in.path2 && !in_wall(in.path2))))
-		c->v = (struct verdict){DEC_DENY, "builtin-wall", "builtin"};
 }
 
 int read_path(struct call *c, uint64_t addr, char *buf)

@@ -164,6 +164,12 @@ void op_open(struct call *c, int dirfd, uint64_t path, int flags, mode_t mode, i
 		open_fifo(c, &t, flags);
 		return target_close(&t);
 	}
+	if (excl && t.exists && !tmpfile) {
+		/* the kernel answers EEXIST before any permission check (lookup_open
+		 * in fs/namei.c): nothing would change, so no decision is needed */
+		target_close(&t);
+		return respond(c, 0, EEXIST);
+	}
 	c->op = t.exists && !tmpfile ? OP_WRITE : OP_CREATE;
 	c->flags = flags;
 	strcpy(c->path, t.canon);

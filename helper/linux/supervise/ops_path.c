@@ -47,6 +47,18 @@ static int allowed(struct call *c, struct target *t, struct target *t2)
 	return -1;
 }
 
+/*
+ * The new name already exists (or is "." / ".."): the kernel answers EEXIST
+ * for mkdir/mknod/link/symlink before any permission check (filename_create
+ * in fs/namei.c), so we must too, even where the policy would deny: agents
+ * probe with `mkdir -p ~` and treat EACCES as fatal (Claude Code does).
+ */
+static int name_taken(const struct target *t)
+{
+	struct stat st;
+	return t->dot || fstatat(t->parent, t->last, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 /* A pre-image could not be stored: refuse the op (fail closed). */
 static void refuse(struct call *c, int r)
 {
@@ -191,7 +203,7 @@ void op_link(struct call *c, int od, uint64_t op, int nd, uint64_t np, int flags
 		target_close(&s);
 		return;
 	}
-	if (d.dot) {
+	if (name_taken(&d)) {
 		target_close(&s);
 		target_close(&d);
 		return respond(c, 0, EEXIST);
@@ -226,7 +238,7 @@ void op_symlink(struct call *c, uint64_t target, int nd, uint64_t np)
 		return;
 	if (get(c, nd, np, 0, &d))
 		return;
-	if (d.dot) {
+	if (name_taken(&d)) {
 		target_close(&d);
 		return respond(c, 0, EEXIST);
 	}
@@ -250,7 +262,7 @@ void op_mkdir(struct call *c, int dirfd, uint64_t path, mode_t mode)
 	struct target t;
 	if (get(c, dirfd, path, 0, &t))
 		return;
-	if (t.dot) {
+	if (name_taken(&t)) {
 		target_close(&t);
 		return respond(c, 0, EEXIST);
 	}
@@ -277,7 +289,7 @@ void op_mknod(struct call *c, int dirfd, uint64_t path, mode_t mode, dev_t dev)
 	struct target t;
 	if (get(c, dirfd, path, 0, &t))
 		return;
-	if (t.dot) {
+	if (name_taken(&t)) {
 		target_close(&t);
 		return respond(c, 0, EEXIST);
 	}
