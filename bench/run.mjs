@@ -1,11 +1,20 @@
 #!/usr/bin/env node
-// `npm run bench`: each workload runs bare and under `warden run` alternately, several times, in this one
-// invocation; prints the median of each and their ratio. Also: rollback speed of the 10,000-file delete
+// `npm run bench`: each workload runs bare, under `warden run` (CLI + daemon + supervisor: what a user runs)
+// and under the supervisor alone, alternately, several times, in this one invocation; prints the medians
+// and their ratios to bare. Also: rollback speed of the 10,000-file delete
 // (files/s) and the daemon's peak RSS. Figures go in the README and the issue notes — never in tests.
 //
 // Usage: node bench/run.mjs [--reps N] [--only name,name]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync, readFileSync, realpathSync, existsSync } from 'node:fs';
+import {
+  mkdirSync,
+  rmSync,
+  writeFileSync,
+  readFileSync,
+  realpathSync,
+  existsSync,
+  readdirSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,6 +43,22 @@ function time(argv, cwd) {
   return ms;
 }
 const guarded = (argv) => [process.execPath, warden, 'run', '-q', '--workspace', ws, '--', ...argv];
+
+// The supervisor alone (no CLI, no daemon): a run table compiled by the daemon for this workspace, with its
+// event log pointed at a scratch file. This separates the syscall-layer cost from warden run's fixed start-up.
+let helperTable = null;
+function supervised(argv) {
+  if (!helperTable) {
+    time(guarded(['true']), ws);
+    const runs = readdirSync(join(state, 'runs'))
+      .map(Number)
+      .sort((a, b) => b - a);
+    const src = readFileSync(join(state, 'runs', String(runs[0]), 'table'), 'utf8');
+    helperTable = join(root, 'helper-table');
+    writeFileSync(helperTable, src.replace(/^events\t.*$/m, `events\t${join(root, 'helper-events.ndjson')}`));
+  }
+  return [join(repo, 'helper', 'linux', 'build', 'warden-supervise'), '--table', helperTable, '--', ...argv];
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // The interpreter itself, not a version-manager shim (pyenv's bash shims would dominate the timings).
 const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
@@ -92,17 +117,22 @@ for (const w of workloads) {
   w.once?.();
   const bare = [];
   const under = [];
+  const helperOnly = [];
   for (let i = 0; i < reps; i++) {
     w.prep();
     bare.push(time(w.cmd, w.cwd ?? ws));
     w.prep();
     under.push(time(guarded(w.cmd), w.cwd ?? ws));
+    w.prep();
+    helperOnly.push(time(supervised(w.cmd), w.cwd ?? ws));
+    rmSync(join(root, 'helper-events.ndjson'), { force: true });
   }
-  const row = { workload: w.name, bare_ms: median(bare), warden_ms: median(under) };
-  row.ratio = row.warden_ms / row.bare_ms;
+  const row = { workload: w.name, bare: median(bare), warden: median(under), helper: median(helperOnly) };
   rows.push(row);
+  const f = (ms) => `${ms.toFixed(0).padStart(6)} ms`;
+  const x = (ms) => `${(ms / row.bare).toFixed(2).padStart(6)}×`;
   console.log(
-    `${w.name.padEnd(58)} bare ${row.bare_ms.toFixed(1).padStart(8)} ms   warden ${row.warden_ms.toFixed(1).padStart(8)} ms   ${row.ratio.toFixed(2)}×`,
+    `${w.name.padEnd(56)} bare ${f(row.bare)} | warden run ${f(row.warden)} ${x(row.warden)} | supervisor only ${f(row.helper)} ${x(row.helper)}`,
   );
 }
 

@@ -1,11 +1,12 @@
 /**
  * Test harness for end-to-end scenarios: a private sandbox (fake HOME, workspace, an "outside" dir, a state
- * dir) under `<repo>/.scratch/` — deliberately not under /tmp, which the default policy lets agents write —
+ * dir) under `scratchBase()` — deliberately not under /tmp, which the default policy lets agents write —
  * and a function that runs the real `bin/warden.js` in it with argv arrays (never a shell string).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -20,9 +21,33 @@ export interface Sandbox {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * Where sandboxes go: `$WARDEN_SCRATCH`, else `<repo>/.scratch`, unless the checkout itself lies in a temp dir
+ * (CI may clone into /tmp): the default policy lets agents write every temp dir, so an "outside" dir there
+ * would not be outside at all. Then `~/.warden-test-scratch` of the real user is used.
+ */
+export function scratchBase(): string {
+  if (process.env.WARDEN_SCRATCH) return process.env.WARDEN_SCRATCH;
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const tmpRoots = [tmpdir(), '/tmp', '/var/tmp', '/dev/shm'].map(real);
+  const inTmp = (p: string) => tmpRoots.some((t) => p === t || p.startsWith(t + '/'));
+  const repo = real(repoRoot);
+  if (!inTmp(repo)) return join(repo, '.scratch');
+  const home = real(homedir());
+  if (inTmp(home))
+    throw new Error('both the checkout and HOME are in temp dirs: set WARDEN_SCRATCH to a dir outside them');
+  return join(home, '.warden-test-scratch');
+}
+
 /** Creates a fresh sandbox. Everything lives on one filesystem, so hardlink pre-images work. */
 export function makeSandbox(name: string): Sandbox {
-  const base = join(repoRoot, '.scratch');
+  const base = scratchBase();
   mkdirSync(base, { recursive: true });
   const root = realpathSync(mkdtempSync(join(base, `${name}-`)));
   const sb = {
