@@ -13,7 +13,83 @@ export const MAX_LINE_BYTES = 1 << 20;
 
 const runRef = z.union([z.number().int().positive(), z.literal('last')]);
 
+/** A hold: an event waiting for a decision (DESIGN.md vocabulary). `id` is `<run>-<hold>`. */
+export const holdSchema = z.object({
+  id: z.string().regex(/^\d+-\d+$/),
+  run: z.number().int().positive(),
+  hold: z.number().int().positive(),
+  seq: z.number().int().nonnegative(),
+  ts: z.number(),
+  /** epoch ms at which the fallback applies */
+  deadline: z.number(),
+  fallback: z.enum(['allow', 'deny']),
+  decision: z.enum(['ask', 'delay']),
+  reason: z.enum(['rule', 'bulk', 'repeat']),
+  rule: z.string(),
+  band: z.string(),
+  why: z.string().nullable(),
+  op: z.string(),
+  sys: z.string().nullable(),
+  path: z.string().nullable(),
+  path2: z.string().nullable(),
+  pid: z.number().int(),
+  cwd: z.string().nullable(),
+  argv: z.array(z.string()),
+  chain: z.array(z.object({ pid: z.number().int(), argv: z.array(z.string()) })),
+  burst: z.object({ root: z.string(), count: z.number().int() }).nullable(),
+  /** What would go: file count / bytes / top dirs for deletes, a diff for overwrites, lines for commands. */
+  preview: z
+    .discriminatedUnion('kind', [
+      z.object({
+        kind: z.literal('delete'),
+        files: z.number().int(),
+        bytes: z.number(),
+        top: z.array(z.object({ path: z.string(), files: z.number().int(), bytes: z.number() })),
+        truncated: z.boolean(),
+      }),
+      z.object({ kind: z.literal('diff'), text: z.string(), truncated: z.boolean() }),
+      z.object({ kind: z.literal('mode'), before: z.string(), after: z.string() }),
+      z.object({
+        kind: z.literal('command'),
+        title: z.string(),
+        lines: z.array(z.string()),
+        truncated: z.boolean(),
+      }),
+    ])
+    .nullable(),
+  /** Set when what the event does cannot be undone by a rollback (e.g. a push). */
+  irreversible: z.string().nullable(),
+});
+export type Hold = z.infer<typeof holdSchema>;
+
+/** What a person (or a program acting for one) can answer. `always` also writes a user rule. */
+export const decideParams = z
+  .object({
+    id: z.string().regex(/^\d+-\d+$/),
+    decision: z.enum(['allow', 'deny']),
+    scope: z.enum(['once', 'burst', 'run', 'always']).default('once'),
+  })
+  .strict();
+
+/** Messages the daemon pushes to subscribers (unix socket after `events.subscribe`, and WebSocket). */
+export const pushSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hold.new'), hold: holdSchema }),
+  z.object({
+    type: z.literal('hold.resolved'),
+    id: z.string(),
+    decision: z.enum(['allow', 'deny']),
+    by: z.enum(['person', 'policy', 'timeout', 'no-daemon', 'gone']),
+  }),
+  z.object({ type: z.literal('run.started'), run: z.number().int() }),
+  z.object({ type: z.literal('run.ended'), run: z.number().int() }),
+]);
+export type Push = z.infer<typeof pushSchema>;
+
 export const methods = {
+  'holds.list': { params: z.object({ run: z.number().int().positive().optional() }).strict() },
+  'holds.decide': { params: decideParams },
+  /** Pushes (`{push: Push}` lines) follow on this connection until it closes. */
+  'events.subscribe': { params: z.object({ run: z.number().int().positive().optional() }).strict() },
   status: { params: z.object({}).strict() },
   'run.start': {
     params: z
