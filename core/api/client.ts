@@ -2,7 +2,15 @@
  * Client side of the daemon's unix-socket API: connect, send typed requests, parse answers with the contract.
  */
 import { connect, type Socket } from 'node:net';
-import { MAX_LINE_BYTES, methods, responseSchema, type Method, type Params } from './contract.js';
+import {
+  MAX_LINE_BYTES,
+  methods,
+  pushSchema,
+  responseSchema,
+  type Method,
+  type Params,
+  type Push,
+} from './contract.js';
 import { readLines } from './framing.js';
 import { WardenError } from '../util/errors.js';
 
@@ -11,6 +19,7 @@ export class DaemonClient {
   private nextId = 1;
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closed: Error | null = null;
+  private pushListeners: ((p: Push) => void)[] = [];
 
   private constructor(private readonly sock: Socket) {
     readLines(
@@ -67,10 +76,25 @@ export class DaemonClient {
     this.sock.end();
   }
 
+  /**
+   * Subscribes this connection to pushed messages (holds, runs), optionally for one run. `onPush` gets each
+   * message after validation with the contract's `pushSchema`.
+   */
+  async subscribe(onPush: (p: Push) => void, filter: { run?: number } = {}): Promise<void> {
+    this.pushListeners.push(onPush);
+    await this.call('events.subscribe', filter);
+  }
+
   private onLine(line: string): void {
     let msg;
     try {
-      msg = responseSchema.parse(JSON.parse(line));
+      const raw = JSON.parse(line) as unknown;
+      if (raw && typeof raw === 'object' && 'push' in raw) {
+        const push = pushSchema.parse((raw as { push: unknown }).push);
+        for (const l of this.pushListeners) l(push);
+        return;
+      }
+      msg = responseSchema.parse(raw);
     } catch (err) {
       this.failAll(new WardenError('daemon-protocol', `unparseable answer from the daemon: ${String(err)}`));
       return;

@@ -10,6 +10,7 @@ import { fail, parseRunRef, printJson, withDaemon, type GlobalOpts } from './com
 import { chooseStateDir, ensureStateDir, packageRoot, helperBinary } from '../util/paths.js';
 import { WardenError } from '../util/errors.js';
 import { DaemonClient } from '../api/client.js';
+import { registerHoldCommands } from './cmd-holds.js';
 import { existsSync } from 'node:fs';
 
 // Command modules are imported when their command runs: `warden run` must not pay for the policy engine,
@@ -161,6 +162,8 @@ program
         else process.stdout.write(renderRollbackResult(result));
       }),
   );
+
+registerHoldCommands(program, stateOption);
 
 const policy = program.command('policy').description('check and show policies');
 policy

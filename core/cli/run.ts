@@ -13,6 +13,7 @@ import { ensureDaemon } from '../daemon/launch.js';
 import { WardenError, errorMessage } from '../util/errors.js';
 import { chooseStateDir, ensureStateDir } from '../util/paths.js';
 import type { DaemonClient } from '../api/client.js';
+import { promptForHolds, shouldPrompt } from './prompt.js';
 
 export interface RunOpts {
   workspace?: string;
@@ -94,6 +95,7 @@ export async function runCommand(argv: string[], opts: RunOpts): Promise<number>
     throw err;
   }
 
+  if (shouldPrompt()) await promptForHolds(client, started.run);
   const child = spawn(started.helper, ['--table', started.table, '--', ...argv], { stdio: 'inherit' });
   // The terminal's signals reach the helper and the agent directly (same process group); signals sent to
   // this process alone are forwarded, and we stay alive to finish the run's journal.

@@ -99,15 +99,28 @@ export async function startDaemon(
 function serveConnection(sock: Socket, service: Service, shutdown: () => void): void {
   let helperRun: number | null = null;
   let first = true;
+  let unsubscribe: (() => void) | null = null;
   const send = (msg: unknown) => {
     if (!sock.destroyed) sock.write(JSON.stringify(msg) + '\n');
   };
+  sock.on('close', () => {
+    unsubscribe?.();
+    if (helperRun !== null) service.holds.detach(helperRun);
+  });
   readLines(
     sock,
     MAX_LINE_BYTES,
     (line) => {
       if (helperRun !== null) {
-        service.wake(helperRun); // a helper's wake-up byte: new lines in its event log
+        // From a helper: an empty line is a wake-up (new lines in its event log), anything else a hold message.
+        if (line === '') service.wake(helperRun);
+        else {
+          try {
+            service.holds.onHelperLine(helperRun, line);
+          } catch (err) {
+            service.log(`daemon: bad hold message from run ${helperRun}: ${errorMessage(err)}`);
+          }
+        }
         return;
       }
       let raw: unknown;
@@ -121,10 +134,21 @@ function serveConnection(sock: Socket, service: Service, shutdown: () => void): 
         first = false;
         const hello = helperHelloSchema.safeParse(raw);
         if (hello.success) {
-          helperRun = hello.data.run;
-          service.wake(helperRun);
+          const run = hello.data.run;
+          helperRun = run;
+          service.holds.attach(run, (l) => {
+            if (!sock.destroyed) sock.write(l + '\n');
+          });
+          service.wake(run);
           return;
         }
+      }
+      const sub = subscribeRequest(raw);
+      if (sub) {
+        unsubscribe?.();
+        unsubscribe = service.holds.subscribe((push) => send({ push }), { run: sub.run });
+        send({ id: sub.id, ok: true, result: { subscribed: true } });
+        return;
       }
       void handleRequest(raw, service, shutdown).then(send);
     },
@@ -135,6 +159,14 @@ function serveConnection(sock: Socket, service: Service, shutdown: () => void): 
         error: { code: 'too-large', message: `request over ${MAX_LINE_BYTES} bytes` },
       }),
   );
+}
+
+/** A valid `events.subscribe` request, or null. */
+function subscribeRequest(raw: unknown): { id: number; run?: number } | null {
+  const req = requestSchema.safeParse(raw);
+  if (!req.success || req.data.method !== 'events.subscribe') return null;
+  const params = methods['events.subscribe'].params.safeParse(req.data.params ?? {});
+  return params.success ? { id: req.data.id, run: params.data.run } : null;
 }
 
 async function handleRequest(raw: unknown, service: Service, shutdown: () => void): Promise<unknown> {

@@ -25,6 +25,7 @@ import {
 } from '../policy/index.js';
 import { planRollback } from '../rollback/plan.js';
 import { applyRollback } from '../rollback/apply.js';
+import { HoldManager } from '../holds/manager.js';
 
 /**
  * An event row as the API sends it: paths that are not valid UTF-8 travel as `pathHex`/`path2Hex` (with
@@ -59,16 +60,26 @@ export function policyFiles(layout: StateLayout, extra: string[]): string[] {
 export class Service {
   readonly journal: Journal;
   readonly blobs: BlobStore;
+  readonly holds: HoldManager;
+  /** The policy each run was started with (for the `why` of a hold's rule). */
+  private runPolicies = new Map<number, Policy>();
   private running = new Set<number>();
   private policyCache: { key: string; policy: Policy } | null = null;
   private ingestQueued = new Set<number>();
 
   constructor(
     readonly layout: StateLayout,
-    private readonly log: (line: string) => void,
+    readonly log: (line: string) => void,
   ) {
     this.journal = new Journal(layout.db);
     this.blobs = new BlobStore(layout.blobs, this.journal);
+    this.holds = new HoldManager({
+      ingest: (run) => this.ingest(run),
+      chain: (run, pid) => this.journal.processChain(run, pid),
+      why: (run, rule) => this.runPolicies.get(run)?.rules.find((r) => r.id === rule)?.why ?? null,
+      userPolicyDir: layout.policies,
+      log,
+    });
   }
 
   /** At start: ingests whatever runs left in their event logs while no daemon was there (spooled events). */
@@ -123,6 +134,12 @@ export class Service {
     switch (method) {
       case 'status':
         return this.status();
+      case 'holds.list':
+        return this.holds.list((params as P<'holds.list'>).run);
+      case 'holds.decide': {
+        const p = params as P<'holds.decide'>;
+        return this.holds.decide(p.id, p.decision, p.scope);
+      }
       case 'run.start':
         return this.startRun(params as P<'run.start'>);
       case 'run.finish':
@@ -255,6 +272,8 @@ export class Service {
     const tablePath = join(runDir, 'table');
     writeFileSync(tablePath, table, { mode: 0o600 });
     this.running.add(run);
+    this.runPolicies.set(run, policy);
+    this.holds.push({ type: 'run.started', run });
     this.log(`daemon: run ${run} started: ${JSON.stringify(p.argv)} in ${p.workspace}`);
     return { run, table: tablePath, events, stage: stageDir, helper };
   }
@@ -263,6 +282,8 @@ export class Service {
     this.ingest(p.run);
     this.journal.endRun(p.run, { exitCode: p.exitCode, signal: p.signal });
     this.running.delete(p.run);
+    this.runPolicies.delete(p.run);
+    this.holds.push({ type: 'run.ended', run: p.run });
     this.log(`daemon: run ${p.run} finished (exit ${p.exitCode ?? p.signal})`);
     return { run: this.journal.getRun(p.run), summary: this.journal.runSummary(p.run) };
   }
