@@ -155,3 +155,13 @@ int glob_match(const char *pattern, const char *path)
 {
 	return match_from(pattern, path);
 }
+
+int glob_match_elem(const char *pattern, const char *s)
+{
+	const char *pe = pattern, *se = s;
+	while (*pe)
+		pe++;
+	while (*se)
+		se++;
+	return seg_match(pattern, pe, s, se);
+}

@@ -12,4 +12,11 @@
  */
 int glob_match(const char *pattern, const char *path);
 
+/*
+ * glob_match_elem - match one argv element S against PATTERN (WIRE.md §3
+ * argv rules): the same syntax, but the whole element is one segment, so
+ * '*', '?' and classes also match '/'. Returns 1 or 0.
+ */
+int glob_match_elem(const char *pattern, const char *s);
+
 #endif

@@ -190,7 +190,35 @@ int policy_resolve_target(const char *cwd, const char *arg, char *out)
 
 static struct verdict builtin(const char *rule)
 {
-	return (struct verdict){DEC_DENY, rule, "builtin"};
+	return (struct verdict){DEC_DENY, rule, "builtin", NULL};
+}
+
+/* argv rule: glob list P against ARGV; element 0 is matched against the
+ * basename of EXE (the resolved executable). FIRST: A[0] is argv[0]. */
+static int argv_match(char *const *p, char *const *a, const char *exe, int first)
+{
+	for (; *p; p++) {
+		if (strcmp(*p, "**") == 0) {
+			for (;; a++, first = 0) {
+				if (argv_match(p + 1, a, exe, first))
+					return 1;
+				if (!*a)
+					return 0;
+			}
+		}
+		if (!*a)
+			return 0;
+		const char *s = *a;
+		if (first) {
+			const char *sl = strrchr(exe, '/');
+			s = sl ? sl + 1 : exe;
+		}
+		if (!glob_match_elem(*p, s))
+			return 0;
+		a++;
+		first = 0;
+	}
+	return !*a;
 }
 
 /* Judge one path with one op. */
@@ -222,13 +250,15 @@ static struct verdict eval_one(const struct table *t, unsigned op, const char *p
 		if (ru->kind == KIND_PATH)
 			hit = path[0] &&
 			      glob_match(ru->pattern, path); /* no path: path rules never match */
+		else if (ru->kind == KIND_ARGV)
+			hit = primary && in->argv && argv_match(ru->argv_pat, in->argv, path, 1);
 		else
 			for (int i = 0; i < nt && !hit; i++)
 				hit = path_is_beneath(ru->pattern, resolved[i]);
 		if (hit)
-			return (struct verdict){ru->decision, ru->id, ru->band};
+			return (struct verdict){ru->decision, ru->id, ru->band, ru};
 	}
-	return (struct verdict){DEC_DENY, "no-rule", ""};
+	return (struct verdict){DEC_DENY, "no-rule", "", NULL};
 }
 
 struct verdict policy_eval(const struct table *t, const struct policy_input *in)

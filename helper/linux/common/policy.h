@@ -14,6 +14,7 @@ struct verdict {
 	enum decision decision;
 	const char *rule; /* rule id, "no-rule" or a "builtin-..." id */
 	const char *band; /* band of the rule, "builtin" or "" */
+	const struct rule *r; /* the matching rule (params), NULL for built-ins */
 };
 
 /* One event as the policy sees it. Paths are canonical and absolute. */

@@ -137,6 +137,35 @@ static int parse_ops(char *s, unsigned *out)
 	return *out ? 0 : -1;
 }
 
+/* The optional 8th rule field: delay=MS,timeout=MS,fallback=allow|deny (any subset, any order). */
+static int parse_params(char *s, struct rule *r)
+{
+	if (!*s)
+		return 0;
+	for (char *save, *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq)
+			return -1;
+		*eq++ = 0;
+		if (strcmp(tok, "delay") == 0) {
+			if (parse_num(eq, &r->delay_ms))
+				return -1;
+		} else if (strcmp(tok, "timeout") == 0) {
+			if (parse_num(eq, &r->timeout_ms))
+				return -1;
+		} else if (strcmp(tok, "fallback") == 0) {
+			if (strcmp(eq, "allow") == 0)
+				r->fallback = DEC_ALLOW;
+			else if (strcmp(eq, "deny") == 0)
+				r->fallback = DEC_DENY;
+			else
+				return -1;
+		} else
+			return -1;
+	}
+	return 0;
+}
+
 static int parse_decision(const char *s, enum decision *d)
 {
 	static const char *const names[] = {"allow", "steer", "delay", "ask", "deny"};
@@ -153,6 +182,21 @@ static int record(struct table *t, char **f, int nf, const char *path, int ln, c
 {
 	const char *k = f[0];
 	char **single = NULL;
+	static const char *const nums[] = {"delete_delay_ms", "ask_timeout_ms", "idle_ms",
+	                                   "repeat"};
+	long long *const numv[] = {&t->delete_delay_ms, &t->ask_timeout_ms, &t->idle_ms,
+	                           &t->repeat};
+	for (int i = 0; i < 4; i++)
+		if (strcmp(k, nums[i]) == 0) {
+			if (nf != 2 || parse_num(f[1], numv[i]))
+				return fail(err, el, path, ln, "%s wants one non-negative integer", k);
+			return 0;
+		}
+	if (strcmp(k, "bulk") == 0) {
+		if (nf != 3 || parse_num(f[1], &t->bulk_n) || parse_num(f[2], &t->bulk_ms))
+			return fail(err, el, path, ln, "bulk wants N MS (non-negative integers)");
+		return 0;
+	}
 	if (strcmp(k, "run") == 0 || strcmp(k, "preimage_max") == 0) {
 		long long v;
 		if (nf != 2 || parse_num(f[1], &v))
@@ -172,6 +216,8 @@ static int record(struct table *t, char **f, int nf, const char *path, int ln, c
 		single = &t->home;
 	else if (strcmp(k, "workspace") == 0)
 		single = &t->workspace;
+	else if (strcmp(k, "trash") == 0)
+		single = &t->trash;
 	if (single || strcmp(k, "wall_write") == 0 || strcmp(k, "wall_deny_read") == 0) {
 		if (nf != 2 || f[1][0] != '/')
 			return fail(err, el, path, ln, "%s wants one absolute path", k);
@@ -193,11 +239,18 @@ static int record(struct table *t, char **f, int nf, const char *path, int ln, c
 	}
 	if (strcmp(k, "rule") == 0) {
 		struct rule r;
-		if (nf != 7)
-			return fail(
-			    err, el, path, ln,
-			    "rule wants 6 fields: ID BAND DECISION OPS KIND PATTERN (got %d)",
-			    nf - 1);
+		if (nf != 7 && nf != 8)
+			return fail(err, el, path, ln,
+			            "rule wants 6 or 7 fields: ID BAND DECISION OPS KIND PATTERN "
+			            "[PARAMS] (got %d)",
+			            nf - 1);
+		r.delay_ms = r.timeout_ms = -1;
+		r.fallback = -1;
+		r.argv_pat = NULL;
+		if (nf == 8 && parse_params(f[7], &r))
+			return fail(err, el, path, ln,
+			            "bad rule params '%s' (delay=MS,timeout=MS,fallback=allow|deny)",
+			            f[7]);
 		if (!f[1][0])
 			return fail(err, el, path, ln, "rule id is empty");
 		if (parse_decision(f[3], &r.decision))
@@ -208,10 +261,33 @@ static int record(struct table *t, char **f, int nf, const char *path, int ln, c
 			r.kind = KIND_PATH;
 		else if (strcmp(f[5], "tree") == 0)
 			r.kind = KIND_TREE;
+		else if (strcmp(f[5], "argv") == 0)
+			r.kind = KIND_ARGV;
 		else
-			return fail(err, el, path, ln, "unknown rule kind '%s' (path or tree)",
-			            f[5]);
-		if (f[6][0] != '/')
+			return fail(err, el, path, ln,
+			            "unknown rule kind '%s' (path, tree or argv)", f[5]);
+		if (r.kind == KIND_ARGV) {
+			if (r.ops != OP_EXEC)
+				return fail(err, el, path, ln, "argv rules apply to op exec only");
+			if (!f[6][0])
+				return fail(err, el, path, ln, "argv pattern is empty");
+			size_t n = 1;
+			for (const char *q = f[6]; *q; q++)
+				n += *q == '\x1f';
+			r.argv_pat = calloc(n + 1, sizeof *r.argv_pat);
+			char *dup = strdup(f[6]);
+			if (!r.argv_pat || !dup)
+				return fail(err, el, path, ln, "out of memory");
+			size_t i = 0;
+			for (char *q = dup;; i++) {
+				r.argv_pat[i] = q;
+				char *us = strchr(q, '\x1f');
+				if (!us)
+					break;
+				*us = 0;
+				q = us + 1;
+			}
+		} else if (f[6][0] != '/')
 			return fail(err, el, path, ln, "pattern '%s' is not absolute", f[6]);
 		if (r.kind == KIND_TREE && r.ops != OP_EXEC)
 			return fail(err, el, path, ln, "tree rules apply to op exec only");
@@ -233,6 +309,12 @@ int table_load(const char *path, struct table *t, int strict, char *err, size_t 
 	memset(t, 0, sizeof *t);
 	t->landlock = 1;
 	t->preimage_max = 64LL << 20;
+	t->delete_delay_ms = 2000;
+	t->ask_timeout_ms = 300000;
+	t->bulk_n = 50;
+	t->bulk_ms = 10000;
+	t->idle_ms = 5000;
+	t->repeat = 5;
 	FILE *fp = fopen(path, "re");
 	if (!fp)
 		return fail(err, errlen, path, 0, "cannot open: %s", strerror(errno));

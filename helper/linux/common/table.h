@@ -20,7 +20,7 @@ enum {
 };
 
 enum decision { DEC_ALLOW = 0, DEC_STEER, DEC_DELAY, DEC_ASK, DEC_DENY };
-enum rule_kind { KIND_PATH, KIND_TREE };
+enum rule_kind { KIND_PATH, KIND_TREE, KIND_ARGV };
 
 struct rule {
 	char *id;
@@ -29,6 +29,9 @@ struct rule {
 	unsigned ops;
 	enum rule_kind kind;
 	char *pattern;
+	char **argv_pat; /* KIND_ARGV: the \x1f-separated globs, NULL-terminated */
+	long long delay_ms, timeout_ms; /* 8th field; -1 = the table default */
+	int fallback;                    /* DEC_ALLOW / DEC_DENY; -1 = default */
 };
 
 struct table {
@@ -42,6 +45,9 @@ struct table {
 	struct rule *rules;
 	size_t n_rules;
 	int landlock; /* 1 = on (default), 0 = off */
+	/* WIRE.md §3 (holds) */
+	long long delete_delay_ms, ask_timeout_ms, bulk_n, bulk_ms, idle_ms, repeat;
+	char *trash;
 };
 
 /*

@@ -193,7 +193,7 @@ void op_connect(struct call *c)
 			free(j);
 			c->op = OP_CONNECT;
 			strcpy(c->path, t.canon);
-			c->v = (struct verdict){DEC_DENY, "builtin-state-dir", "builtin"};
+			c->v = (struct verdict){DEC_DENY, "builtin-state-dir", "builtin", NULL};
 			return deny(c);
 		}
 		if (!r && t.magic)

@@ -150,7 +150,7 @@ void op_open(struct call *c, int dirfd, uint64_t path, int flags, mode_t mode, i
 		c->op = OP_WRITE;
 		strcpy(c->path, t.canon);
 		c->v = (struct verdict){DEC_DENY, unreadable ? "builtin-wall" : "builtin-state-dir",
-		                        "builtin"};
+		                        "builtin", NULL};
 		target_close(&t);
 		return deny(c);
 	}
