@@ -12,8 +12,8 @@
 /* What one evaluation decided and why. */
 struct verdict {
 	enum decision decision;
-	const char *rule; /* rule id, "no-rule" or a "builtin-..." id */
-	const char *band; /* band of the rule, "builtin" or "" */
+	const char *rule;     /* rule id, "no-rule" or a "builtin-..." id */
+	const char *band;     /* band of the rule, "builtin" or "" */
 	const struct rule *r; /* the matching rule (params), NULL for built-ins */
 };
 

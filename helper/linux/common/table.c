@@ -189,7 +189,8 @@ static int record(struct table *t, char **f, int nf, const char *path, int ln, c
 	for (int i = 0; i < 4; i++)
 		if (strcmp(k, nums[i]) == 0) {
 			if (nf != 2 || parse_num(f[1], numv[i]))
-				return fail(err, el, path, ln, "%s wants one non-negative integer", k);
+				return fail(err, el, path, ln, "%s wants one non-negative integer",
+				            k);
 			return 0;
 		}
 	if (strcmp(k, "bulk") == 0) {
@@ -248,9 +249,9 @@ static int record(struct table *t, char **f, int nf, const char *path, int ln, c
 		r.fallback = -1;
 		r.argv_pat = NULL;
 		if (nf == 8 && parse_params(f[7], &r))
-			return fail(err, el, path, ln,
-			            "bad rule params '%s' (delay=MS,timeout=MS,fallback=allow|deny)",
-			            f[7]);
+			return fail(
+			    err, el, path, ln,
+			    "bad rule params '%s' (delay=MS,timeout=MS,fallback=allow|deny)", f[7]);
 		if (!f[1][0])
 			return fail(err, el, path, ln, "rule id is empty");
 		if (parse_decision(f[3], &r.decision))

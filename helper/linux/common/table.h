@@ -29,9 +29,9 @@ struct rule {
 	unsigned ops;
 	enum rule_kind kind;
 	char *pattern;
-	char **argv_pat; /* KIND_ARGV: the \x1f-separated globs, NULL-terminated */
+	char **argv_pat;                /* KIND_ARGV: the \x1f-separated globs, NULL-terminated */
 	long long delay_ms, timeout_ms; /* 8th field; -1 = the table default */
-	int fallback;                    /* DEC_ALLOW / DEC_DENY; -1 = default */
+	int fallback;                   /* DEC_ALLOW / DEC_DENY; -1 = default */
 };
 
 struct table {

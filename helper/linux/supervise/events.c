@@ -189,6 +189,12 @@ void ev_proc(pid_t tgid, pid_t ppid_hint, int force, char *const *argv, const ch
 
 long long ev_next_seq(void)
 {
+	if (S.redo_seq) {
+		/* a held call performed now journals under the seq its hold line named */
+		long long s = S.redo_seq;
+		S.redo_seq = 0;
+		return s;
+	}
 	return ++S.seq;
 }
 
@@ -200,6 +206,8 @@ static const char *type_name(mode_t m)
 	       : S_ISFIFO(m) ? "fifo"
 	                     : "other";
 }
+
+static char trash_name[32]; /* seq of the ev being written, for pre.trash */
 
 static void pre_json(struct jbuf *j, const char *key, const struct pre *p)
 {
@@ -231,6 +239,11 @@ static void pre_json(struct jbuf *j, const char *key, const struct pre *p)
 		jb_int(j, "ino", (long long)st->st_ino);
 		jb_int(j, "nlink", (long long)st->st_nlink);
 	}
+	if (p->trash && S.t.trash) {
+		char tp[PATH_MAX + 32];
+		snprintf(tp, sizeof tp, "%s/%s", S.t.trash, trash_name);
+		jb_cstr(j, "trash", tp);
+	}
 	jb_append(j, "}", 1);
 }
 
@@ -244,6 +257,7 @@ void ev_emit(struct call *c, int err)
 		S.n_denied++;
 	if (c->pre.kind == PRE_LINK || c->pre.kind == PRE_COPY)
 		S.n_pre++;
+	snprintf(trash_name, sizeof trash_name, "%lld", c->seq);
 	jb_obj_begin(j);
 	jb_cstr(j, "t", "ev");
 	jb_int(j, "seq", c->seq);
@@ -258,8 +272,18 @@ void ev_emit(struct call *c, int err)
 	jb_cstr(j, "decision", decision_name(c->v.decision));
 	jb_cstr(j, "rule", c->v.rule);
 	jb_cstr(j, "band", c->v.band);
-	if (c->v.decision == DEC_ASK || c->v.decision == DEC_DELAY || c->v.decision == DEC_STEER)
+	if (c->v.decision == DEC_ASK || c->v.decision == DEC_DELAY ||
+	    (c->v.decision == DEC_STEER && !c->steer_trash && c->op != OP_DELETE))
 		jb_cstr(j, "hold", "unsupported");
+	if (c->hold_id) {
+		jb_int(j, "hold", c->hold_id);
+		jb_cstr(j, "by", c->by);
+		jb_int(j, "held_ms", c->held_ms);
+	}
+	if (c->held == DEC_ASK + 1 || c->held == DEC_DELAY + 1)
+		jb_cstr(j, "held", decision_name((enum decision)(c->held - 1)));
+	if (c->steer_trash)
+		jb_cstr(j, "steer", c->steer_trash == 1 ? "trash" : "delete");
 	jb_int(j, "err", err);
 	pre_json(j, "pre", &c->pre);
 	if (c->op == OP_RENAME)
@@ -337,9 +361,5 @@ void ev_flush(void)
 		off += (size_t)n;
 	}
 	S.out.len = 0;
-	if (S.sock_fd >= 0 && send(S.sock_fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
-	    errno != EAGAIN) {
-		close(S.sock_fd);
-		S.sock_fd = -1;
-	}
+	sock_queue("\n", 1);
 }

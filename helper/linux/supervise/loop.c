@@ -117,13 +117,22 @@ int supervise_loop(int sigfd)
 		return 125;
 	}
 	int child_status = 0, child_done = 0;
-	struct pollfd fds[2] = {{.fd = S.listener, .events = POLLIN},
-	                        {.fd = sigfd, .events = POLLIN}};
 	for (;;) {
-		int k = poll(fds, 2, 0);
+		/* the daemon socket joins the poll set while connected (decide lines in,
+		 * queued hold/resolved lines out); the timeout is the nearest hold deadline */
+		struct pollfd fds[3] = {{.fd = S.listener, .events = POLLIN},
+		                        {.fd = sigfd, .events = POLLIN},
+		                        {.fd = S.sock_fd, .events = POLLIN}};
+		if (sock_pending())
+			fds[2].events |= POLLOUT;
+		int nf = S.sock_fd >= 0 ? 3 : 2;
+		int k = poll(fds, (nfds_t)nf, 0);
 		if (k == 0) {
 			ev_flush();
-			k = poll(fds, 2, -1);
+			if (sock_pending())
+				fds[2].events |= POLLOUT;
+			nf = S.sock_fd >= 0 ? 3 : 2;
+			k = poll(fds, (nfds_t)nf, hold_timeout());
 		}
 		if (k < 0) {
 			if (errno == EINTR)
@@ -131,6 +140,13 @@ int supervise_loop(int sigfd)
 			ev_fault("poll failed: %s", strerror(errno));
 			break;
 		}
+		if (nf == 3 && fds[2].revents) {
+			if (fds[2].revents & POLLOUT)
+				sock_flush();
+			if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
+				sock_readable();
+		}
+		hold_tick();
 		if (fds[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			while (read(sigfd, &si, sizeof si) == sizeof si) {
@@ -151,6 +167,7 @@ int supervise_loop(int sigfd)
 		if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL))
 			break;
 	}
+	hold_end();
 	free(n);
 	if (!child_done) {
 		while (waitpid(S.child, &child_status, 0) < 0 && errno == EINTR)

@@ -169,6 +169,23 @@ int main(int argc, char **argv)
 		        strerror(errno));
 		return 125;
 	}
+	S.trash_fd = -1;
+	if (S.t.trash) {
+		/* steer's trash (WIRE.md §3): created like mkdir -p, 0700 */
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s", S.t.trash);
+		for (char *q = p + 1; *q; q++)
+			if (*q == '/') {
+				*q = 0;
+				mkdir(p, 0700);
+				*q = '/';
+			}
+		mkdir(p, 0700);
+		S.trash_fd = open(S.t.trash, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (S.trash_fd < 0)
+			fprintf(stderr, "warden: %s: no trash dir (%s): steer is refused\n",
+			        S.t.trash, strerror(errno));
+	}
 	for (size_t w = 0; w < S.t.n_wall_write && S.n_wall < 62; w++)
 		S.wall[S.n_wall++] = S.t.wall_write[w];
 	S.wall[S.n_wall++] = "/dev";

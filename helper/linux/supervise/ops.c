@@ -17,7 +17,7 @@
 
 int deny_errno(struct call *c)
 {
-	if (c->op == OP_EXEC || c->v.decision != DEC_DENY)
+	if (c->op == OP_EXEC || c->v.decision != DEC_DENY || c->hold_id)
 		return EPERM;
 	return EACCES;
 }
@@ -37,6 +37,7 @@ void decide(struct call *c, const char *cwd)
 	 * see, and cannot express allow rules such as `~/.claude.json.*`, so it
 	 * is not re-applied here. */
 	c->v = policy_eval(&S.t, &in);
+	hold_judge(c);
 }
 
 int read_path(struct call *c, uint64_t addr, char *buf)
@@ -278,7 +279,7 @@ void handle(struct seccomp_notif *n)
 	ev_proc(c.tgid, c.ts.ppid, 0, NULL, NULL);
 	if (!exec_verify(&c))
 		dispatch(&c);
-	if (!c.responded) {
+	if (!c.responded && !c.parked) {
 		/* a handler forgot to answer: never leave the agent hanging */
 		ev_fault("%s: no answer from its handler", c.sys ? c.sys : "?");
 		respond(&c, 0, EIO);

@@ -50,6 +50,11 @@ void op_exec(struct call *c, int dirfd, uint64_t path, uint64_t argv, int flags)
 	c->op = OP_EXEC;
 	strcpy(c->path, t.canon);
 	decide(c, cwd);
+	if (c->parked) {
+		free(c->argv);
+		c->argv = NULL;
+		return;
+	}
 	if (c->v.decision != DEC_ALLOW) {
 		deny(c);
 		free(c->argv);
@@ -58,7 +63,7 @@ void op_exec(struct call *c, int dirfd, uint64_t path, uint64_t argv, int flags)
 	c->seq = ev_next_seq();
 	c->pre.kind = PRE_NONE_ABSENT;
 	respond_continue(c);
-	exec_verify_mark(c->tgid);
+	exec_verify_mark(c->tgid, c->v.rule);
 	ev_emit(c, 0);
 	ev_proc(c->tgid, c->ts.ppid, 1, c->argv, c->path);
 	free(c->argv);
@@ -75,10 +80,12 @@ void op_exec(struct call *c, int dirfd, uint64_t path, uint64_t argv, int flags)
  */
 #define VERIFY_SLOTS 1024
 static pid_t verify_pending[VERIFY_SLOTS];
+static const char *verify_rule[VERIFY_SLOTS]; /* the rule that let it through */
 
-void exec_verify_mark(pid_t tgid)
+void exec_verify_mark(pid_t tgid, const char *rule)
 {
 	verify_pending[(unsigned)tgid % VERIFY_SLOTS] = tgid;
+	verify_rule[(unsigned)tgid % VERIFY_SLOTS] = rule;
 }
 
 int exec_verify(struct call *c)
@@ -95,6 +102,9 @@ int exec_verify(struct call *c)
 	struct policy_input in = {.op = OP_EXEC, .path = "", .cwd = cwd, .argv = v};
 	struct verdict vd = policy_eval(&S.t, &in);
 	if (vd.decision == DEC_ALLOW || !strcmp(vd.rule, "no-rule"))
+		return 0;
+	/* a hold-type rule that was asked (and approved) for this very exec */
+	if (vd.decision != DEC_DENY && verify_rule[h] && !strcmp(vd.rule, verify_rule[h]))
 		return 0;
 	kill(c->tgid, SIGKILL);
 	ev_fault("pid %d: argv changed after the exec check to one rule %s denies: killed", c->tgid,

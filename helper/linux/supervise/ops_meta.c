@@ -71,6 +71,10 @@ void op_meta(struct call *c, int dirfd, uint64_t path, int use_fd, int nofollow,
 	c->flags = m->kind == META_MODE ? (long long)m->mode : 0;
 	strcpy(c->path, t.canon);
 	decide(c, NULL);
+	if (c->parked) {
+		close(fd);
+		return target_close(&t);
+	}
 	if (c->v.decision != DEC_ALLOW) {
 		close(fd);
 		target_close(&t);

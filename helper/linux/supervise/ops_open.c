@@ -174,6 +174,8 @@ void op_open(struct call *c, int dirfd, uint64_t path, int flags, mode_t mode, i
 	c->flags = flags;
 	strcpy(c->path, t.canon);
 	decide(c, NULL);
+	if (c->parked)
+		return target_close(&t);
 	if (c->v.decision != DEC_ALLOW) {
 		target_close(&t);
 		return deny(c);
@@ -200,6 +202,9 @@ void op_open(struct call *c, int dirfd, uint64_t path, int flags, mode_t mode, i
 		pre_failed(c, &c->pre);
 		return finish(c, -e);
 	}
+	struct stat cst;
+	if (c->op == OP_CREATE && fstat(fd, &cst) == 0)
+		hold_created(cst.st_dev, cst.st_ino);
 	r = respond_fd(c, fd, flags & O_CLOEXEC);
 	close(fd);
 	if (r && r != -ENOENT) {

@@ -38,13 +38,24 @@ static int get(struct call *c, int dirfd, uint64_t addr, int follow, struct targ
 static int allowed(struct call *c, struct target *t, struct target *t2)
 {
 	decide(c, NULL);
-	if (c->v.decision == DEC_ALLOW)
+	if (!c->parked && (c->v.decision == DEC_ALLOW ||
+	                   (c->v.decision == DEC_STEER && c->op == OP_DELETE && S.trash_fd >= 0)))
 		return 0;
 	target_close(t);
 	if (t2)
 		target_close(t2);
+	if (c->parked)
+		return -1; /* held: answered when the hold is resolved */
 	deny(c);
 	return -1;
+}
+
+/* The run created T's new name: remember its inode (deletes of it need no delay or gate). */
+static void created(struct target *t)
+{
+	struct stat st;
+	if (fstatat(t->parent, t->last, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		hold_created(st.st_dev, st.st_ino);
 }
 
 /*
@@ -116,9 +127,34 @@ void op_unlink(struct call *c, int dirfd, uint64_t path, int flags)
 	c->op = OP_DELETE;
 	c->flags = flags;
 	strcpy(c->path, t.canon);
+	if (t.exists) {
+		c->have_ino = 1;
+		c->dev = t.st.st_dev;
+		c->ino = t.st.st_ino;
+	}
 	if (allowed(c, &t, NULL))
 		return;
 	c->seq = ev_next_seq();
+	if (c->v.decision == DEC_STEER) {
+		if (t.exists && !rmdir && !S_ISDIR(t.st.st_mode)) {
+			/* steer: move the file into trash/<seq> instead of unlinking it */
+			char name[32];
+			snprintf(name, sizeof name, "%lld", c->seq);
+			pre_meta(&t, &c->pre);
+			long long res;
+			AS_AGENT(c, res, renameat(t.parent, t.last, S.trash_fd, name) ? -errno : 0);
+			if (res != -EXDEV) {
+				target_close(&t);
+				if (res == 0) {
+					c->pre.kind = PRE_LINK;
+					c->pre.trash = 1;
+					c->steer_trash = 1;
+				}
+				return finish(c, res);
+			}
+		}
+		c->steer_trash = 2; /* a dir, or another filesystem: the normal delete */
+	}
 	int r = 0;
 	if (t.exists && S_ISREG(t.st.st_mode) && !rmdir)
 		r = pre_capture(c, &t, &c->pre, 1, 1);
@@ -225,6 +261,8 @@ void op_link(struct call *c, int od, uint64_t op, int nd, uint64_t np, int flags
 		             : 0);
 	else
 		AS_AGENT(c, res, linkat(s.parent, s.last, d.parent, d.last, 0) ? -errno : 0);
+	if (res == 0)
+		created(&d);
 	target_close(&s);
 	target_close(&d);
 	finish(c, res);
@@ -253,6 +291,8 @@ void op_symlink(struct call *c, uint64_t target, int nd, uint64_t np)
 	c->pre.kind = PRE_NONE;
 	long long res;
 	AS_AGENT(c, res, symlinkat(tgt, d.parent, d.last) ? -errno : 0);
+	if (res == 0)
+		created(&d);
 	target_close(&d);
 	finish(c, res);
 }
@@ -277,6 +317,8 @@ void op_mkdir(struct call *c, int dirfd, uint64_t path, mode_t mode)
 	long long res;
 	AS_AGENT(c, res, mkdirat(t.parent, t.last, mode) ? -errno : 0);
 	set_umask(old);
+	if (res == 0)
+		created(&t);
 	target_close(&t);
 	finish(c, res);
 }
@@ -304,6 +346,8 @@ void op_mknod(struct call *c, int dirfd, uint64_t path, mode_t mode, dev_t dev)
 	long long res;
 	AS_AGENT(c, res, mknodat(t.parent, t.last, mode, dev) ? -errno : 0);
 	set_umask(old);
+	if (res == 0)
+		created(&t);
 	target_close(&t);
 	finish(c, res);
 }

@@ -33,8 +33,10 @@ struct sup {
 	pid_t child;   /* direct child */
 	long long seq; /* last ev seq used */
 	long long n_events, n_denied, n_pre;
-	struct jbuf out; /* pending NDJSON, flushed before poll blocks */
-	char *wall[64];  /* write roots enforced in the supervisor */
+	struct jbuf out;    /* pending NDJSON, flushed before poll blocks */
+	long long redo_seq; /* hold.c: seq a re-dispatched held call journals under */
+	int trash_fd;       /* steer: the trash dir, -1 if none */
+	char *wall[64];     /* write roots enforced in the supervisor */
 	int n_wall;
 };
 
@@ -48,6 +50,7 @@ struct pre {
 	int have_st;
 	char target[PATH_MAX]; /* symlink target */
 	int staged;            /* a stage/<seq> file exists */
+	int trash;             /* steer: the bytes are at trash/<seq> */
 };
 
 /* What /proc/TID/status says about the acting task (proc(5)), read once per notification. */
@@ -76,6 +79,16 @@ struct call {
 	struct pre pre, pre2;
 	char **argv; /* exec only */
 	int responded;
+	/* holds (hold.c) */
+	int parked;        /* parked by hold_judge: the handler must not answer */
+	long long hold_id; /* the hold that decided (or granted the scope), 0 = none */
+	const char *by;    /* "person" | "policy" | "timeout" | "no-daemon" */
+	long long held_ms;
+	int held;     /* 1 + what the policy/gate said before the hold decided, 0 = n/a */
+	int have_ino; /* delete: (dev, ino) of the victim, for the created-inode set */
+	dev_t dev;
+	ino_t ino;
+	int steer_trash; /* delete steered into the trash */
 };
 
 /* ---- loop.c ---- */
@@ -179,7 +192,7 @@ void ev_proc(pid_t tgid, pid_t ppid, int force, char *const *argv, const char *e
 char **read_cmdline(pid_t pid, char *buf, size_t cap, char **v, int maxv);
 
 /* exec_verify_mark - TGID was let through an exec: check its real argv at its next trap. */
-void exec_verify_mark(pid_t tgid);
+void exec_verify_mark(pid_t tgid, const char *rule);
 
 /* exec_verify - if TGID is marked, re-judge the argv its new image actually got
  * (another thread may have swapped it after our check); on a deny the process
@@ -217,6 +230,34 @@ void decide(struct call *c, const char *cwd);
 
 /* deny_errno - errno to return for a denied C (EACCES, EPERM for exec/holds). */
 int deny_errno(struct call *c);
+
+/* ---- hold.c ---- */
+
+/* hold_judge - after the policy: scopes, delay, ask, bulk gate, repeat. Leaves
+ * c->v.decision allow/deny/steer (annotated), or sets c->parked (no answer yet). */
+void hold_judge(struct call *c);
+
+/* hold_created - remember an inode the run created (its deletes need no delay/gate). */
+void hold_created(dev_t dev, ino_t ino);
+
+/* hold_timeout - poll timeout in ms until the nearest hold deadline, -1 if none. */
+int hold_timeout(void);
+
+/* hold_tick - apply the fallback of every hold whose deadline passed. */
+void hold_tick(void);
+
+/* hold_end - the agent is gone: answer and journal every parked call. */
+void hold_end(void);
+
+/* sock_queue - queue bytes for the daemon socket (non-blocking, buffered). */
+void sock_queue(const char *s, size_t n);
+
+/* sock_flush - send what is queued; sock_pending - something is still queued. */
+void sock_flush(void);
+int sock_pending(void);
+
+/* sock_readable - read and act on decide lines from the daemon. */
+void sock_readable(void);
 
 /* ---- creds.c ---- */
 
