@@ -169,3 +169,76 @@ test('built-ins: the state dir and the workspace ancestors', { skip }, () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test(
+  'argv rules (WIRE.md §3): ** spans elements, argv[0] is the executable basename, * matches /',
+  { skip },
+  () => {
+    const rules = [
+      'rule\tgit-hard\t20-ask\task\texec\targv\tgit\\x1f**\\x1freset\\x1f**\\x1f--hard\\x1f**\tdelay=10,timeout=500,fallback=allow',
+      'rule\tcurl-sh\t20-ask\task\texec\targv\tcurl\\x1f*://*',
+      'rule\tall\t90\tallow\t*\tpath\t/**',
+    ];
+    const ex = (exe: string, ...argv: string[]) => ['exec', exe, '', '/w', ...argv];
+    assert.deepEqual(
+      judge(rules, [
+        ex('/usr/bin/git', 'git', 'reset', '--hard'),
+        ex('/usr/bin/git', 'git', '-C', '/x/y', 'reset', '-q', '--hard', 'HEAD~1'),
+        ex('/usr/bin/git', '/usr/bin/git', 'reset', '--hard'), // argv[0] is judged by the exe's basename
+        ex('/usr/bin/git', 'git', 'reset', '--soft'),
+        ex('/usr/bin/git', 'git', 'reset'),
+        ex('/usr/bin/gitk', 'git', 'reset', '--hard'),
+        ex('/usr/bin/curl', 'curl', 'https://x/y/z'),
+        ex('/usr/bin/curl', 'curl', 'https://x/y/z', '-o', 'f'),
+        ['write', '/w/git'],
+      ]),
+      [
+        'ask\tgit-hard',
+        'ask\tgit-hard',
+        'ask\tgit-hard',
+        'allow\tall',
+        'allow\tall',
+        'allow\tall',
+        'ask\tcurl-sh',
+        'allow\tall',
+        'allow\tall',
+      ],
+    );
+  },
+);
+
+test('hold table records parse; unknown keys and bad params are errors', { skip }, () => {
+  const load = (lines: string[]) => {
+    const dir = fs.mkdtempSync(join(os.tmpdir(), 'warden-h-'));
+    try {
+      fs.writeFileSync(join(dir, 'table'), ['warden-table\t1', ...lines].join('\n') + '\n');
+      return spawnSync(match, [join(dir, 'table')], { input: '', encoding: 'utf8' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const ok = [
+    'delete_delay_ms\t2000',
+    'ask_timeout_ms\t300000',
+    'bulk\t50\t10000',
+    'idle_ms\t5000',
+    'repeat\t5',
+    'trash\t/s/trash/1',
+    'rule\tr\tb\tdelay\tdelete\tpath\t/w/**\tdelay=300',
+    'rule\tr2\tb\task\tdelete\tpath\t/w/**\ttimeout=10,fallback=deny',
+  ];
+  assert.equal(load(ok).status, 0, load(ok).stderr);
+  for (const bad of [
+    'bulk_gate\t50',
+    'bulk\t50',
+    'repeat\t-1',
+    'trash\trelative',
+    'rule\tr\tb\task\tdelete\tpath\t/w/**\twait=3',
+    'rule\tr\tb\task\tdelete\tpath\t/w/**\tfallback=ask',
+    'rule\tr\tb\task\tdelete\targv\tgit',
+    'rule\tr\tb\task\texec\targv\t',
+  ]) {
+    const r = load([bad]);
+    assert.notEqual(r.status, 0, bad);
+  }
+});

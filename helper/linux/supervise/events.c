@@ -253,7 +253,7 @@ void ev_emit(struct call *c, int err)
 	if (!c->seq)
 		c->seq = ev_next_seq();
 	S.n_events++;
-	if (c->v.decision != DEC_ALLOW)
+	if (c->v.decision != DEC_ALLOW && !c->steer_trash)
 		S.n_denied++;
 	if (c->pre.kind == PRE_LINK || c->pre.kind == PRE_COPY)
 		S.n_pre++;

@@ -677,7 +677,17 @@ void hold_judge(struct call *c)
 	if (d == DEC_DENY)
 		return;
 	if (redo.h && redo.h->n.id == c->n->id) {
+		const struct call *was = &redo.h->c;
 		c->held = (int)redo.h->asked + 1;
+		if (strcmp(c->path, was->path) || c->has_path2 != was->has_path2 ||
+		    (c->has_path2 && strcmp(c->path2, was->path2)) || c->op != was->op) {
+			/* the arguments changed while the thread waited: the answer was
+			 * for another event, so this one is refused */
+			ev_fault("%s %s changed while held (hold %lld): refused", c->sys, was->path,
+			         redo.h->id);
+			annotate(c, DEC_DENY, redo.granted, redo.by, now_ms() - redo.h->start_ms);
+			return;
+		}
 		if (redo.h->reason == REASON_REPEAT)
 			c->v = redo.h->c.v;
 		annotate(c, redo.outcome, redo.granted, redo.by, now_ms() - redo.h->start_ms);
