@@ -541,3 +541,38 @@ withDaemon('hold overhead: trapped unlink to hold line at the daemon (median of 
   );
   assert.ok(median < 50, `median ${median} ms`);
 });
+
+withDaemon('ask on create, write, rename and mkdir: each held op runs after approval', {}, async (e, d) => {
+  fs.mkdirSync(join(e.ws, 'q'));
+  fs.appendFileSync(
+    e.table,
+    `rule\task-q\t20-ask\task\twrite,create,rename,mkdir,chmod\tpath\t${e.ws}/q/**\ttimeout=10000\n`,
+  );
+  reorder(e);
+  d.onHold = (h) => setTimeout(() => d.decide(h.hold, 'allow'), 20);
+  const r = await sh(
+    e,
+    'echo x > q/a && mv q/a q/b && mkdir q/d && echo y > q/b && chmod 600 q/b && cat q/b',
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'y\n');
+  assert.deepEqual(
+    d.holds.map((h) => [h.op, h.path.slice(e.ws.length)]),
+    [
+      ['create', '/q/a'],
+      ['rename', '/q/a'],
+      ['mkdir', '/q/d'],
+      ['write', '/q/b'],
+      ['chmod', '/q/b'],
+    ],
+  );
+  assert.equal(fs.statSync(join(e.ws, 'q', 'b')).mode & 0o777, 0o600);
+  const w = evs(r.lines).find((l) => l.op === 'write' && l.path === join(e.ws, 'q', 'b'))!;
+  assert.equal(w.pre?.kind, 'copy');
+  assert.equal(fs.readFileSync(join(e.stage, String(w.seq)), 'utf8'), 'x\n');
+  assert.ok(
+    evs(r.lines)
+      .filter((l) => l.path?.startsWith(join(e.ws, 'q')))
+      .every((l) => l.by === 'person'),
+  );
+});
