@@ -24,6 +24,12 @@ export interface RequestContext {
   log(line: string): void;
 }
 
+/** True when a request announces a body (chunked, or a Content-Length other than 0). */
+function hasBody(req: IncomingMessage): boolean {
+  const declared = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
+}
+
 /** Writes a JSON answer. Error answers to requests whose body was not read close the connection. */
 export function sendJson(
   req: IncomingMessage,
@@ -33,7 +39,7 @@ export function sendJson(
   headers: Record<string, string> = {},
 ): void {
   const text = JSON.stringify(body);
-  const close = status >= 400 && !req.complete;
+  const close = status >= 400 && hasBody(req) && !req.complete; // unread body bytes may follow
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(text)),
@@ -159,17 +165,14 @@ async function serve(ctx: RequestContext, req: IncomingMessage, res: ServerRespo
     });
   }
   const type = req.headers['content-type'];
-  const declared = req.headers['content-length'];
-  const hasBody =
-    req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
-  if (type !== undefined ? !isJsonType(type) : hasBody) {
+  if (type !== undefined ? !isJsonType(type) : hasBody(req)) {
     return refuse(req, res, {
       status: 415,
       code: 'unsupported-media-type',
       message: 'send the params as Content-Type: application/json',
     });
   }
-  if (declared !== undefined && Number(declared) > ctx.maxBodyBytes) {
+  if (Number(req.headers['content-length'] ?? 0) > ctx.maxBodyBytes) {
     return refuse(req, res, tooLarge(ctx.maxBodyBytes));
   }
   const body = await readBody(req, ctx.maxBodyBytes);

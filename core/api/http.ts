@@ -139,6 +139,8 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
     await Promise.all([closeServer(tcp), closeServer(unix)]);
     throw err;
   }
+  for (const server of [tcp, unix])
+    server.on('error', (err) => opts.log(`http: server error: ${err.message}`));
   opts.log(`http: API on 127.0.0.1:${port} and ${opts.socketPath}`);
 
   let closing: Promise<void> | null = null;

@@ -104,7 +104,11 @@ export function call(f: Fixture, path: string, body?: string | Buffer, o: CallOp
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (!o.unix && !o.noAuth) headers.authorization = `Bearer ${f.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      // node:http would send a GET/HEAD/DELETE/OPTIONS body without a length
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
     Object.assign(headers, o.headers);
     const req = request(
       {

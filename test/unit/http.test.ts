@@ -5,9 +5,12 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newApiToken, startHttpApi } from '../../core/api/http.js';
 import { WardenError } from '../../core/util/errors.js';
-import { call, startFixture, type Fixture } from './http-util.js';
+import { call, rawTcp, startFixture, statusOf, type Fixture } from './http-util.js';
 
 describe('HTTP API', () => {
   let f: Fixture;
@@ -174,6 +177,29 @@ describe('HTTP API', () => {
       assert.equal(a.status, 200, origin);
     }
     assert.equal(f.calls.length, n + 2);
+  });
+
+  test('CONNECT and garbage get a 4xx, not a dropped connection', async () => {
+    const host = `Host: 127.0.0.1:${f.api.port}\r\n`;
+    assert.equal(statusOf(await rawTcp(f.api.port, `CONNECT 127.0.0.1:22 HTTP/1.1\r\n${host}\r\n`)), 405);
+    assert.equal(statusOf(await rawTcp(f.api.port, 'GARBAGE\r\n\r\n')), 400);
+  });
+
+  test('refuses to start with a weak token, a shared socket dir or a non-socket in the way', async () => {
+    const base = { dispatch: async () => null, subscribe: () => () => {}, host: '127.0.0.1' as const };
+    const dir = mkdtempSync(join(tmpdir(), 'warden-http-'));
+    try {
+      const socketPath = join(dir, 'api.sock');
+      const log = () => {};
+      await assert.rejects(startHttpApi({ ...base, socketPath, token: 'short', log }), /token/);
+      writeFileSync(socketPath, 'precious');
+      await assert.rejects(startHttpApi({ ...base, socketPath, token: newApiToken(), log }), /not a socket/);
+      assert.equal(readFileSync(socketPath, 'utf8'), 'precious');
+      chmodSync(dir, 0o755);
+      await assert.rejects(startHttpApi({ ...base, socketPath, token: newApiToken(), log }), /0700/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('close stops both listeners and removes the socket file', async () => {
