@@ -712,8 +712,9 @@ void hold_judge(struct call *c)
 		if (b && (is_del || d == DEC_ASK || d == DEC_DELAY))
 			return annotate(c, b->outcome, b->hold, "policy", 0);
 	}
-	if (is_del) {
-		/* parked behind a pending hold of the same process */
+	if (is_del && d != DEC_STEER) {
+		/* parked behind a pending hold of the same process (a steered delete
+		 * goes to the trash at once: it is reversible) */
 		for (int i = 0; i < n_holds; i++) {
 			struct hold *h = holds[i];
 			if (h->behind || h->c.tgid != c->tgid || h->c.op != OP_DELETE)
