@@ -11,7 +11,14 @@ import { WardenError, errorMessage } from '../util/errors.js';
 /** Path of the WebSocket endpoint (served by the upgrade handler, not here). */
 export const EVENTS_PATH = '/api/events';
 /** Methods never served over HTTP: `shutdown` (daemon-internal), `events.subscribe` (use the WebSocket). */
-const HIDDEN = new Set<string>(['shutdown', 'events.subscribe']);
+/** Methods not served over HTTP: the daemon's own lifecycle and the CLI-only run registration. */
+export const HIDDEN_METHODS: ReadonlySet<string> = new Set([
+  'shutdown',
+  'events.subscribe',
+  'run.start',
+  'run.finish',
+]);
+const HIDDEN = HIDDEN_METHODS;
 
 /** What a request handler needs to know about its listener and the daemon. */
 export interface RequestContext {

@@ -244,9 +244,15 @@ program
     (v) => Number(v),
     0,
   )
+  .option(
+    '--http-port <port>',
+    'TCP port of the HTTP API on 127.0.0.1 (0 = any free port)',
+    (v) => Number(v),
+    0,
+  )
   .option('--stop', 'stop the running daemon instead')
   .addOption(stateOption())
-  .action(async (opts: GlobalOpts & { idleExit: number; stop?: boolean }) => {
+  .action(async (opts: GlobalOpts & { idleExit: number; httpPort: number; stop?: boolean }) => {
     const { startDaemon, socketAlive } = await import('../daemon/server.js');
     const layout = ensureStateDir(chooseStateDir(opts.state));
     if (opts.stop) {
@@ -257,7 +263,7 @@ program
       return void process.stdout.write('daemon stopping\n');
     }
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-    const { stop } = await startDaemon(layout, { idleExitSec: opts.idleExit, log });
+    const { stop } = await startDaemon(layout, { idleExitSec: opts.idleExit, log, httpPort: opts.httpPort });
     for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => void stop());
   });
 

@@ -4,7 +4,8 @@
  * contract and dispatches it to the service. A bad message gets an error answer and changes nothing.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { existsSync, unlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, unlinkSync, writeFileSync, rmSync, renameSync } from 'node:fs';
+import { newApiToken, startHttpApi, type HttpApi } from '../api/http.js';
 import { connect } from 'node:net';
 import { MAX_LINE_BYTES, helperHelloSchema, methods, requestSchema, type Method } from '../api/contract.js';
 import { readLines } from '../api/framing.js';
@@ -17,6 +18,8 @@ export interface DaemonOptions {
   idleExitSec: number;
   /** Where progress and faults are written (the daemon log when started on demand). */
   log: (line: string) => void;
+  /** TCP port of the HTTP API on 127.0.0.1 (0 = random; null = no HTTP API, e.g. in unit tests). */
+  httpPort?: number | null;
 }
 
 /** True when something accepts connections on the unix socket at `path`. */
@@ -74,14 +77,17 @@ export async function startDaemon(
     idleTimer.unref();
   }
 
+  let api: HttpApi | null = null;
   async function stop(): Promise<void> {
     if (stopping) return;
     stopping = true;
     opts.log('daemon: stopping');
     for (const c of clients) c.destroy();
     await new Promise<void>((r) => server.close(() => r()));
+    await api?.close();
     service.close();
     rmSync(layout.daemonPid, { force: true });
+    rmSync(layout.apiJson, { force: true });
   }
 
   const oldUmask = process.umask(0o177); // the socket file is created 0600
@@ -91,6 +97,28 @@ export async function startDaemon(
   });
   process.umask(oldUmask);
   writeFileSync(layout.daemonPid, `${process.pid}\n`, { mode: 0o600 });
+  if (opts.httpPort !== null) {
+    const token = newApiToken();
+    api = await startHttpApi({
+      dispatch: (m, p) => service.dispatch(m as Method, p as never),
+      subscribe: (cb, f) => service.holds.subscribe(cb, f),
+      socketPath: layout.apiSocket,
+      host: '127.0.0.1',
+      port: opts.httpPort ?? 0,
+      token,
+      log: opts.log,
+    });
+    const tmp = `${layout.apiJson}.${process.pid}`;
+    writeFileSync(
+      tmp,
+      JSON.stringify({ port: api.port, token, socket: layout.apiSocket, pid: process.pid }) + '\n',
+      {
+        mode: 0o600,
+      },
+    );
+    renameSync(tmp, layout.apiJson);
+    opts.log(`daemon: HTTP API on 127.0.0.1:${api.port} and ${layout.apiSocket}`);
+  }
   opts.log(`daemon: pid ${process.pid} serving ${layout.dir}`);
   armIdle();
   return { server, stop };

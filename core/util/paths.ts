@@ -41,6 +41,10 @@ export interface StateLayout {
   policies: string;
   daemonLog: string;
   daemonPid: string;
+  /** HTTP + WebSocket API on a unix socket (no token needed: the file is 0600 in the 0700 state dir). */
+  apiSocket: string;
+  /** `{port, token, socket, pid}` of the HTTP API, mode 0600: how the desktop app and `warden ui` find it. */
+  apiJson: string;
 }
 
 /** Computes the layout of state dir `dir` (absolute). Pure: touches nothing on disk. */
@@ -56,6 +60,8 @@ export function stateLayout(dir: string): StateLayout {
     policies: join(dir, 'policies'),
     daemonLog: join(dir, 'daemon.log'),
     daemonPid: join(dir, 'daemon.pid'),
+    apiSocket: join(dir, 'api.sock'),
+    apiJson: join(dir, 'api.json'),
   };
 }
 

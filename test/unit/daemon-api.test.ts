@@ -5,7 +5,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon } from '../../core/daemon/server.js';
@@ -90,6 +91,43 @@ describe('daemon API', () => {
     const cl = await DaemonClient.connect(layout.socket);
     assert.deepEqual(await cl.call('runs.list', { limit: 5 }), []);
     cl.close();
+  });
+
+  test('the HTTP API is up with a token on 127.0.0.1 and without one on its 0600 unix socket', async () => {
+    const api = JSON.parse(readFileSync(layout.apiJson, 'utf8')) as { port: number; token: string };
+    assert.equal(statSync(layout.apiJson).mode & 0o777, 0o600);
+    const url = `http://127.0.0.1:${api.port}/api/runs.list`;
+    const body = JSON.stringify({ limit: 2 });
+    const headers = { 'content-type': 'application/json' };
+    const noToken = await fetch(url, { method: 'POST', body, headers });
+    assert.equal(noToken.status, 401);
+    const ok = await fetch(url, {
+      method: 'POST',
+      body,
+      headers: { ...headers, authorization: `Bearer ${api.token}` },
+    });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { ok: true, result: [] });
+    const viaSocket = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          socketPath: layout.apiSocket,
+          path: '/api/holds.list',
+          method: 'POST',
+          headers: { ...headers, host: 'localhost' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.end('{}');
+    });
+    assert.equal(viaSocket.status, 200, viaSocket.text);
+    assert.deepEqual(JSON.parse(viaSocket.text), { ok: true, result: [] });
+    assert.equal(statSync(layout.apiSocket).mode & 0o777, 0o600);
   });
 
   test('random and mutated request lines never crash the daemon', async () => {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { methods, type Method } from '../../core/api/contract.js';
+import { HIDDEN_METHODS } from '../../core/api/http-request.js';
 
 export const SEED = Number(process.env.WARDEN_FUZZ_SEED ?? 20261124);
 const BUDGET_MS = 6000;
@@ -126,7 +127,7 @@ export function body(r: Rnd, method: string): Buffer {
 
 /** Expected status of a body for a served method, judged by the contract alone. */
 export function expected(method: string, b: Buffer): number {
-  if (method === 'shutdown' || method === 'events.subscribe' || !Object.hasOwn(methods, method)) return 404;
+  if (HIDDEN_METHODS.has(method) || !Object.hasOwn(methods, method)) return 404;
   if (b.length === 0) return methods[method as Method].params.safeParse({}).success ? 200 : 400;
   let raw: unknown;
   try {
