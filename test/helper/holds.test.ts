@@ -576,3 +576,43 @@ withDaemon('ask on create, write, rename and mkdir: each held op runs after appr
       .every((l) => l.by === 'person'),
   );
 });
+
+withDaemon(
+  'a daemon that stops reading: hold/resolved lines are buffered, none torn or lost',
+  { extra: noGate },
+  async (e, d) => {
+    const dir = join(e.ws, 'p');
+    files(dir, 3000);
+    fs.appendFileSync(
+      e.table,
+      `rule\task-p\t20-ask\task\tdelete\tpath\t${dir}/*\ttimeout=0,fallback=allow\n`,
+    );
+    reorder(e);
+    // stop reading as soon as the hello is in; resume after 1.5 s (the helper must not block meanwhile)
+    const paused = new Promise<void>((res) => {
+      const t = setInterval(() => {
+        if (d.conns.length) {
+          clearInterval(t);
+          d.conns[0]!.pause();
+          setTimeout(() => {
+            d.conns[0]!.resume();
+            res();
+          }, 1500);
+        }
+      }, 1);
+    });
+    const script =
+      'import os, sys\nd = sys.argv[1]\nfor n in sorted(os.listdir(d)):\n    os.unlink(os.path.join(d, n))\n';
+    const r = await runAsync(e, [python, '-c', script, dir], 60000);
+    await paused;
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(fs.readdirSync(dir).length, 0);
+    assert.equal(d.holds.length, 3000);
+    assert.deepEqual(
+      d.holds.map((h) => h.hold),
+      Array.from({ length: 3000 }, (_, i) => i + 1),
+    );
+    assert.equal(d.resolved().length, 3000);
+  },
+);

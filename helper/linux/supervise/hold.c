@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -308,6 +309,20 @@ void sock_flush(void)
 		}
 		memmove(sout, sout + n, sout_len - (size_t)n);
 		sout_len -= (size_t)n;
+	}
+}
+
+void sock_drain(int ms)
+{
+	long long end = now_ms() + ms;
+	while (sock_pending()) {
+		long long left = end - now_ms();
+		if (left <= 0)
+			return;
+		struct pollfd p = {.fd = S.sock_fd, .events = POLLOUT};
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			return;
+		sock_flush();
 	}
 }
 

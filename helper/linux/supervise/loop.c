@@ -177,5 +177,6 @@ int supervise_loop(int sigfd)
 	int sig, code = exit_code(child_status, &sig);
 	ev_end(code, sig);
 	ev_flush();
+	sock_drain(2000); /* hold/resolved lines the daemon has not read yet */
 	return code;
 }

@@ -256,6 +256,9 @@ void sock_queue(const char *s, size_t n);
 void sock_flush(void);
 int sock_pending(void);
 
+/* sock_drain - at exit: keep sending what is queued for at most MS milliseconds. */
+void sock_drain(int ms);
+
 /* sock_readable - read and act on decide lines from the daemon. */
 void sock_readable(void);
 
