@@ -616,3 +616,24 @@ withDaemon(
     assert.equal(d.resolved().length, 3000);
   },
 );
+
+withDaemon(
+  'a held path that vanished meanwhile still gets its one ev line (err ENOENT)',
+  {},
+  async (e, d) => {
+    fs.mkdirSync(join(e.ws, 'v'));
+    fs.writeFileSync(join(e.ws, 'v', 'f'), 'f');
+    fs.appendFileSync(e.table, `rule\task-v\t20-ask\task\tdelete\tpath\t${e.ws}/v/f\ttimeout=10000\n`);
+    reorder(e);
+    d.onHold = (h) => {
+      fs.rmSync(join(e.ws, 'v'), { recursive: true }); // behind the agent's back
+      d.decide(h.hold, 'allow');
+    };
+    const r = await sh(e, 'rm v/f; echo $?');
+    assert.equal(r.stdout, '1\n');
+    const ev = evs(r.lines).filter((l) => l.path === join(e.ws, 'v', 'f'));
+    assert.equal(ev.length, 1);
+    assert.equal(ev[0]!.err, 2);
+    assert.equal(ev[0]!.hold, d.holds[0]!.hold);
+  },
+);

@@ -491,7 +491,15 @@ static void redo_one(struct hold *h, int outcome, const char *by, long long gran
 	redo.by = by;
 	redo.granted = granted;
 	S.redo_seq = h->seq;
+	last_resp_err = 0;
 	handle(&h->n);
+	if (S.redo_seq) {
+		/* answered before any event was written (e.g. the path no longer
+		 * resolves): a held event still gets its one ev line */
+		struct call *c = &h->c;
+		annotate(c, outcome, granted, by, held);
+		ev_emit(c, last_resp_err);
+	}
 	S.redo_seq = 0;
 	redo.h = NULL;
 }

@@ -18,11 +18,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+__thread int last_resp_err;
+
 void respond(struct call *c, long long val, int err)
 {
 	if (c->responded)
 		return;
 	c->responded = 1;
+	last_resp_err = err;
 	struct seccomp_notif_resp r = {.id = c->n->id, .val = val, .error = err ? -err : 0};
 	while (ioctl(S.listener, SECCOMP_IOCTL_NOTIF_SEND, &r) < 0) {
 		if (errno == EINTR)

@@ -99,6 +99,9 @@ struct call {
  */
 void respond(struct call *c, long long val, int err);
 
+/* last_resp_err - errno of the last respond() on this thread (0 = success). */
+extern __thread int last_resp_err;
+
 /* respond_continue - let the kernel run the syscall (exec and connect only). */
 void respond_continue(struct call *c);
 
