@@ -135,6 +135,23 @@ export function renderRunShow(s: z.infer<typeof runShow>): string {
   return out.join('\n') + '\n';
 }
 
+/**
+ * Lines for a rollback plan's `conflicts` (paths changed since the run; skipped unless forced), for the
+ * dry-run text (renderPlan): e.g. `process.stdout.write(renderPlan(plan) + renderConflicts(plan))`.
+ */
+export function renderConflicts(plan: unknown): string {
+  const c = (plan as { conflicts?: { path: string; reason: string; seqs?: number[] }[] }).conflicts ?? [];
+  if (c.length === 0) return '';
+  const out = [
+    `Conflicts (${c.length}): changed since the run, skipped unless forced (then moved aside first)`,
+  ];
+  for (const x of c)
+    out.push(
+      `  conflict  ${showPath(x.path)}  (${x.reason})${x.seqs?.length ? `  [event #${x.seqs.join(', #')}]` : ''}`,
+    );
+  return out.join('\n') + '\n';
+}
+
 const stateOption = () =>
   new Option('--state <dir>', 'state dir (default: $WARDEN_STATE, else $XDG_STATE_HOME/warden)');
 

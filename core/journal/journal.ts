@@ -1,5 +1,19 @@
 // The durable journal: one SQLite database (state/journal.db), WAL mode, one writer (the daemon).
 import Database from 'better-sqlite3';
+import { dirname, join } from 'node:path';
+import {
+  canonical,
+  GENESIS,
+  headHmac,
+  loadJournalKey,
+  rollbackStateHmac,
+  rowHmac,
+  sealExisting,
+  verifyChains,
+  type ChainedTable,
+  type VerifyResult,
+} from './chain.js';
+import { redactArgv, redactText } from './redact.js';
 import { eventFrom, j, preToJson, runFrom, unj, type Row, type Signal } from './rows.js';
 import { migrate } from './schema.js';
 import type { EventRow, NewEvent, ProcessRow, RollbackRow, RunRow, RunStatus, RunSummary } from './types.js';
@@ -13,13 +27,68 @@ export class Journal {
   /** The underlying connection (shared with BlobStore so both write in one transaction). */
   readonly db: Database.Database;
 
-  /** Opens (creating if needed) the journal at `dbPath` (e.g. `state/journal.db`) and migrates it. */
-  constructor(dbPath: string) {
+  /** The HMAC key (state/journal.key). A private field: it never shows up in a dump of this object. */
+  readonly #key: Buffer;
+  /** Chained tables written inside the current transaction() whose head is written at its end. */
+  private readonly dirtyHeads = new Set<ChainedTable>();
+  private depth = 0;
+
+  /**
+   * Opens (creating if needed) the journal at `dbPath` (e.g. `state/journal.db`) and migrates it. The HMAC
+   * key is `keyPath` (default `journal.key` beside the database), created 0600 on first use.
+   */
+  constructor(dbPath: string, o: { keyPath?: string } = {}) {
+    this.#key = loadJournalKey(o.keyPath ?? join(dirname(dbPath), 'journal.key'));
     this.db = new Database(dbPath);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
+    const pending = this.db.prepare('SELECT pending FROM chain_meta').get() as
+      { pending: number } | undefined;
+    if (pending?.pending) {
+      this.db.transaction(() => {
+        sealExisting(this.db, this.#key);
+        this.db.prepare('UPDATE chain_meta SET pending = 0').run();
+      })();
+    }
+  }
+
+  /** Checks the hash chains and HMACs of events, processes and rollbacks (see chain.ts). */
+  verify(): VerifyResult {
+    return verifyChains(this.db, this.#key);
+  }
+
+  /** prev_hash for the next row of `t`: the hmac of its newest row, or the genesis hash. */
+  private tip(t: ChainedTable): Buffer {
+    const r = this.q(`SELECT hmac FROM ${t} ORDER BY id DESC LIMIT 1`).get() as
+      { hmac: Buffer | null } | undefined;
+    return r?.hmac ?? GENESIS;
+  }
+
+  /** Records the new head of `t` (at once outside transaction(), else when it commits). */
+  private advanced(t: ChainedTable, id: number, hmac: Buffer): void {
+    if (this.depth > 0) this.dirtyHeads.add(t);
+    else this.writeHead(t, id, hmac);
+  }
+
+  private writeHead(t: ChainedTable, id: number, hmac: Buffer): void {
+    this.q('UPDATE chain_heads SET last_id = ?, last_hmac = ?, hmac = ? WHERE tbl = ?').run(
+      id,
+      hmac,
+      headHmac(this.#key, t, id, hmac),
+      t,
+    );
+  }
+
+  /** Writes the heads of the tables changed in this transaction from their actual newest rows. */
+  private flushHeads(): void {
+    for (const t of this.dirtyHeads) {
+      const r = this.q(`SELECT id, hmac FROM ${t} ORDER BY id DESC LIMIT 1`).get() as
+        { id: number; hmac: Buffer } | undefined;
+      this.writeHead(t, r?.id ?? 0, r?.hmac ?? GENESIS);
+    }
+    this.dirtyHeads.clear();
   }
 
   private readonly stmts = new Map<string, Database.Statement>();
@@ -38,7 +107,16 @@ export class Journal {
 
   /** Runs `fn` in one transaction (nested calls become savepoints); rethrows after rolling back. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(() => {
+      this.depth++;
+      try {
+        const r = fn();
+        if (this.depth === 1) this.flushHeads();
+        return r;
+      } finally {
+        this.depth--;
+      }
+    })();
   }
 
   /** Creates a run row with status 'running' and returns its id (`id` may be given, e.g. by the daemon). */
@@ -52,7 +130,7 @@ export class Journal {
     const info = this.q('INSERT INTO runs (id, started_at, argv, cwd, workspace) VALUES (?, ?, ?, ?, ?)').run(
       r.id ?? null,
       r.startedAt ?? Date.now(),
-      JSON.stringify(r.argv ?? []),
+      JSON.stringify(redactArgv(r.argv ?? [])),
       r.cwd ?? null,
       r.workspace ?? null,
     );
@@ -107,34 +185,37 @@ export class Journal {
     return rows.map(runFrom);
   }
 
-  /** Inserts one event; a duplicate (run, seq) is ignored. Returns true if a row was inserted. */
+  /**
+   * Inserts one event (argv redacted), chained to the previous event row; a duplicate (run, seq) is ignored.
+   * Returns true if a row was inserted.
+   */
   insertEvent(e: NewEvent): boolean {
-    const info = this
-      .q(
-        `INSERT OR IGNORE INTO events (run_id, seq, ts, pid, tid, op, sys, path, path2, flags, decision, rule_id,
-         band, errno, pre, pre_sha, pre2, argv) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-      )
-      .run(e.runId, e.seq, e.ts, e.pid, e.tid, e.op, e.sys, e.path, e.path2, e.flags, e.decision, e.ruleId, e.band,
-        e.errno, preToJson(e.pre), e.preSha, preToJson(e.pre2), j(e.argv)); // prettier-ignore
+    const v = [e.runId, e.seq, e.ts, e.pid, e.tid, e.op, e.sys, e.path, e.path2, e.flags, e.decision, e.ruleId,
+      e.band, e.errno, preToJson(e.pre), e.preSha, preToJson(e.pre2), e.argv ? j(redactArgv(e.argv)) : null]; // prettier-ignore
+    const prev = this.tip('events');
+    const h = rowHmac(this.#key, 'events', canonical(v), prev);
+    const info = this.q(
+      `INSERT OR IGNORE INTO events (run_id, seq, ts, pid, tid, op, sys, path, path2, flags, decision, rule_id,
+         band, errno, pre, pre_sha, pre2, argv, prev_hash, hmac) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    ).run(...v, prev, h);
+    if (info.changes > 0) this.advanced('events', Number(info.lastInsertRowid), h);
     return info.changes > 0;
   }
 
-  /** Inserts one `proc` record. */
+  /** Inserts one `proc` record (argv redacted), chained to the previous process row. */
   insertProcess(p: ProcessRow): void {
-    this.q('INSERT INTO processes (run_id, pid, ppid, argv, exe, cwd, ts) VALUES (?,?,?,?,?,?,?)').run(
-      p.runId,
-      p.pid,
-      p.ppid,
-      JSON.stringify(p.argv),
-      p.exe,
-      p.cwd,
-      p.ts,
-    );
+    const v = [p.runId, p.pid, p.ppid, JSON.stringify(redactArgv(p.argv)), p.exe, p.cwd, p.ts];
+    const prev = this.tip('processes');
+    const h = rowHmac(this.#key, 'processes', canonical(v), prev);
+    const info = this.q(
+      'INSERT INTO processes (run_id, pid, ppid, argv, exe, cwd, ts, prev_hash, hmac) VALUES (?,?,?,?,?,?,?,?,?)',
+    ).run(...v, prev, h);
+    this.advanced('processes', Number(info.lastInsertRowid), h);
   }
 
-  /** Inserts one fault (something the helper or ingest could not do). */
+  /** Inserts one fault (something the helper or ingest could not do); secrets in the text are redacted. */
   insertFault(runId: number, ts: number, what: string): void {
-    this.q('INSERT INTO faults (run_id, ts, what) VALUES (?,?,?)').run(runId, ts, what);
+    this.q('INSERT INTO faults (run_id, ts, what) VALUES (?,?,?)').run(runId, ts, redactText(what));
   }
 
   /** The run's faults in insertion order. */
@@ -195,22 +276,49 @@ export class Journal {
 
   /** Records a rollback (status e.g. 'applying') and returns its id. */
   insertRollback(runId: number, plan: unknown, status: string): number {
-    const info = this.q('INSERT INTO rollbacks (run_id, created_at, plan, status) VALUES (?,?,?,?)').run(
-      runId,
-      Date.now(),
-      JSON.stringify(plan),
-      status,
-    );
-    return Number(info.lastInsertRowid);
+    const v = [runId, Date.now(), JSON.stringify(plan)];
+    const prev = this.tip('rollbacks');
+    const h = rowHmac(this.#key, 'rollbacks', canonical(v), prev);
+    const info = this.q(
+      'INSERT INTO rollbacks (run_id, created_at, plan, status, prev_hash, hmac, state_hmac) VALUES (?,?,?,?,?,?,?)',
+    ).run(...v, status, prev, h, rollbackStateHmac(this.#key, h, null, status));
+    const id = Number(info.lastInsertRowid);
+    this.advanced('rollbacks', id, h);
+    return id;
   }
 
   /** Stores a rollback's result and final status. */
   finishRollback(id: number, result: unknown, status: string): void {
-    this.q('UPDATE rollbacks SET result = ?, status = ? WHERE id = ?').run(
-      JSON.stringify(result),
+    this.setRollbackState(id, JSON.stringify(result), status);
+  }
+
+  /** Changes a rollback's status (e.g. to 'undone'), keeping its result. */
+  setRollbackStatus(id: number, status: string): void {
+    const r = this.q('SELECT result FROM rollbacks WHERE id = ?').get(id) as
+      { result: string | null } | undefined;
+    if (!r) throw new Error(`no rollback ${id}`);
+    this.setRollbackState(id, r.result, status);
+  }
+
+  private setRollbackState(id: number, result: string | null, status: string): void {
+    const r = this.q('SELECT hmac FROM rollbacks WHERE id = ?').get(id) as
+      { hmac: Buffer | null } | undefined;
+    if (!r) throw new Error(`no rollback ${id}`);
+    const sh = rollbackStateHmac(this.#key, r.hmac ?? GENESIS, result, status);
+    this.q('UPDATE rollbacks SET result = ?, status = ?, state_hmac = ? WHERE id = ?').run(
+      result,
       status,
+      sh,
       id,
     );
+  }
+
+  /** The rollbacks of a run, oldest first. */
+  rollbacks(runId: number): RollbackRow[] {
+    const ids = this.q('SELECT id FROM rollbacks WHERE run_id = ? ORDER BY id').all(runId) as {
+      id: number;
+    }[];
+    return ids.map((r) => this.getRollback(r.id) as RollbackRow);
   }
 
   /** One rollback record, or undefined. */

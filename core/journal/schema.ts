@@ -74,6 +74,25 @@ export const MIGRATIONS: readonly string[] = [
     what TEXT NOT NULL
   );
   `,
+  // v2: tamper evidence (core/journal/chain.ts). Existing rows are chained by the Journal right after this
+  // migration (it needs the key), flagged by chain_meta.pending.
+  `
+  ALTER TABLE events ADD COLUMN prev_hash BLOB;
+  ALTER TABLE events ADD COLUMN hmac BLOB;
+  ALTER TABLE processes ADD COLUMN prev_hash BLOB;
+  ALTER TABLE processes ADD COLUMN hmac BLOB;
+  ALTER TABLE rollbacks ADD COLUMN prev_hash BLOB;
+  ALTER TABLE rollbacks ADD COLUMN hmac BLOB;
+  ALTER TABLE rollbacks ADD COLUMN state_hmac BLOB;
+  CREATE TABLE chain_heads (
+    tbl TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL,
+    last_hmac BLOB NOT NULL,
+    hmac BLOB NOT NULL
+  );
+  CREATE TABLE chain_meta (pending INTEGER NOT NULL);
+  INSERT INTO chain_meta (pending) VALUES (1);
+  `,
 ];
 
 /** The schema version this code writes. */

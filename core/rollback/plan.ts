@@ -2,6 +2,7 @@
 import picomatch from 'picomatch';
 import type { EventRow, Journal } from '../journal/journal.js';
 import type { FsPath, Pre } from '../wire/events.js';
+import { findConflicts } from './conflicts.js';
 
 /**
  * What a step restores besides bytes. Times are [seconds, nanoseconds]; `target` is a symlink target
@@ -42,6 +43,19 @@ export interface PlanStep {
   sha?: string;
   meta?: StepMeta;
   note: string;
+  /** Set when the path changed after the run (see RollbackPlan.conflicts): skipped on apply unless forced. */
+  conflict?: string;
+}
+
+/**
+ * A path whose current state differs from what the run left there (someone changed it after the run).
+ * `seqs` are the events whose steps touch it.
+ */
+export interface PlanConflict {
+  path: string;
+  pathHex?: string;
+  reason: string;
+  seqs: number[];
 }
 
 /** A dry-runnable rollback plan: steps in application order plus what cannot be undone. */
@@ -52,6 +66,8 @@ export interface RollbackPlan {
   paths: string[] | null;
   steps: PlanStep[];
   irreversible: PlanStep[];
+  /** Paths changed since the run; their steps carry `conflict` and are skipped on apply unless forced. */
+  conflicts: PlanConflict[];
 }
 
 export interface PlanOptions {
@@ -153,18 +169,30 @@ function pathMatcher(globs: string[]): (p: string) => boolean {
  * @throws Error if the run does not exist.
  */
 export function planRollback(journal: Journal, runId: number, o: PlanOptions = {}): RollbackPlan {
+  // Conflicts: see conflicts.ts. Steps whose path (or path2) changed after the run get `conflict`.
   if (!journal.getRun(runId)) throw new Error(`no run ${runId}`);
   const untilSeq = o.untilSeq ?? 0;
   const match = o.paths?.length ? pathMatcher(o.paths) : null;
   const steps: PlanStep[] = [];
   const irreversible: PlanStep[] = [];
-  const events = journal.events(runId, { afterSeq: untilSeq });
-  for (let i = events.length - 1; i >= 0; i--) {
-    const e = events[i] as EventRow;
+  const all = journal.events(runId);
+  let first = all.findIndex((e) => e.seq > untilSeq);
+  if (first < 0) first = all.length;
+  for (let i = all.length - 1; i >= first; i--) {
+    const e = all[i] as EventRow;
     if (e.errno !== 0 || e.decision !== 'allow' || e.path === null) continue;
     if (match && !match(displayPath(e.path)) && !(e.path2 !== null && match(displayPath(e.path2)))) continue;
     for (const s of invert(e))
       (s.action === 'irreversible' ? irreversible : steps).push({ seq: e.seq, ...s });
   }
-  return { run: runId, createdAt: Date.now(), untilSeq, paths: o.paths ?? null, steps, irreversible };
+  const conflicts = findConflicts(journal, runId, steps, all);
+  return {
+    run: runId,
+    createdAt: Date.now(),
+    untilSeq,
+    paths: o.paths ?? null,
+    steps,
+    irreversible,
+    conflicts,
+  };
 }

@@ -164,18 +164,90 @@ test('odd names: spaces, newlines, non-UTF-8 bytes', () => {
   assertSame(dir, before);
 });
 
-test('a file the user created later at a recreated path is moved aside, not lost', () => {
-  const dir = caseDir('later', { f: 'run deleted me' });
+test('a path changed after the run is a conflict: reported, skipped, applied with force (moved aside)', () => {
+  const dir = caseDir('later', { f: 'run deleted me', g: 'run overwrote me', h: 'untouched by the user' });
   const before = hashTree(dir, { mtime: true });
-  const run = runOf((r) => r.unlink(join(dir, 'f')));
+  const run = runOf((r) => {
+    r.unlink(join(dir, 'f'));
+    r.write(join(dir, 'g'), 'the run wrote this');
+    r.write(join(dir, 'h'), 'the run wrote this too');
+  });
+  // Later work: a new f where the run left none, an edit of g after the run ended.
+  const later = Date.now() / 1000 + 5;
   fs.writeFileSync(join(dir, 'f'), 'user wrote this after the run');
-  const { res } = rollback(run);
-  assertSame(dir, before);
-  assert.equal(res.movedAside.length, 1);
-  assert.equal(fs.readFileSync(res.movedAside[0]?.aside as string, 'utf8'), 'user wrote this after the run');
-  assert.ok(
-    res.movedAside[0]?.aside.startsWith(join(env.stateDir, 'rollbacks', String(res.rollbackId), 'aside')),
+  fs.writeFileSync(join(dir, 'g'), 'user edited this after the run');
+  fs.utimesSync(join(dir, 'g'), later, later);
+  const plan = planRollback(env.journal, run);
+  assert.deepEqual(plan.conflicts.map((c) => [c.path, c.seqs]).sort(), [
+    [join(dir, 'f'), [1]],
+    [join(dir, 'g'), [2]],
+  ]);
+  assert.match(
+    plan.conflicts.find((c) => c.path === join(dir, 'f'))?.reason ?? '',
+    /exists now.*left it absent/,
   );
+  assert.match(
+    plan.conflicts.find((c) => c.path === join(dir, 'g'))?.reason ?? '',
+    /modified after the run ended/,
+  );
+  assert.ok(plan.steps.find((s) => s.seq === 2)?.conflict);
+  assert.equal(plan.steps.find((s) => s.seq === 3)?.conflict, undefined);
+
+  // Without force: conflicting steps are skipped and the later work stays; the rest is restored.
+  const res = applyRollback(env.journal, env.blobs, plan, { stateDir: env.stateDir });
+  assert.deepEqual(res.errors, []);
+  assert.deepEqual(res.conflicts.map((c) => c.seq).sort(), [1, 2]);
+  assert.equal(fs.readFileSync(join(dir, 'f'), 'utf8'), 'user wrote this after the run');
+  assert.equal(fs.readFileSync(join(dir, 'g'), 'utf8'), 'user edited this after the run');
+  assert.equal(fs.readFileSync(join(dir, 'h'), 'utf8'), 'untouched by the user');
+  assert.deepEqual(
+    res.movedAside.map((m) => m.path),
+    [join(dir, 'h')],
+    "only the run's own version of h was in the way",
+  );
+
+  // With force: restored; the later work is moved aside, not lost.
+  const plan2 = planRollback(env.journal, run);
+  assert.deepEqual(plan2.conflicts.map((c) => c.path).sort(), [join(dir, 'f'), join(dir, 'g')]);
+  const res2 = applyRollback(env.journal, env.blobs, plan2, { stateDir: env.stateDir, force: true });
+  assert.deepEqual(res2.errors, []);
+  assert.deepEqual(res2.conflicts, []);
+  assertSame(dir, before);
+  const aside = new Map(res2.movedAside.map((m) => [m.path, m.aside]));
+  assert.deepEqual([...aside.keys()].sort(), [join(dir, 'f'), join(dir, 'g'), join(dir, 'h')]);
+  assert.equal(fs.readFileSync(aside.get(join(dir, 'f')) as string, 'utf8'), 'user wrote this after the run');
+  assert.equal(
+    fs.readFileSync(aside.get(join(dir, 'g')) as string, 'utf8'),
+    'user edited this after the run',
+  );
+  for (const a of aside.values())
+    assert.ok(a.startsWith(join(env.stateDir, 'rollbacks', String(res2.rollbackId), 'aside')));
+});
+
+test('conflicts: a created file removed by the user, a deleted dir recreated, a renamed file edited', () => {
+  const dir = caseDir('conf2', { src: 'moved by the run', 'd/x': 'x' });
+  const run = runOf((r) => {
+    r.write(join(dir, 'new'), 'created by the run');
+    r.rename(join(dir, 'src'), join(dir, 'dst'));
+    r.rmTree(join(dir, 'd'));
+  });
+  fs.rmSync(join(dir, 'new'));
+  fs.mkdirSync(join(dir, 'd'));
+  fs.appendFileSync(join(dir, 'dst'), ' and edited later');
+  const later = Date.now() / 1000 + 5;
+  fs.utimesSync(join(dir, 'dst'), later, later);
+  const plan = planRollback(env.journal, run);
+  const reasons = Object.fromEntries(plan.conflicts.map((c) => [c.path.slice(dir.length + 1), c.reason]));
+  assert.deepEqual(Object.keys(reasons).sort(), ['d', 'dst', 'new']);
+  assert.match(reasons.new ?? '', /is gone/);
+  assert.match(reasons.d ?? '', /exists now \(a dir\)/);
+  assert.match(reasons.dst ?? '', /modified after/);
+  const res = applyRollback(env.journal, env.blobs, plan, { stateDir: env.stateDir });
+  assert.deepEqual(res.errors, []);
+  // d/x comes back inside the user's d; dst stays where the user edited it; src is not recreated.
+  assert.equal(fs.readFileSync(join(dir, 'd/x'), 'utf8'), 'x');
+  assert.equal(fs.existsSync(join(dir, 'src')), false);
+  assert.equal(fs.readFileSync(join(dir, 'dst'), 'utf8'), 'moved by the run and edited later');
 });
 
 test('paths filter and untilSeq limit the plan; toolarge and connect are irreversible', () => {
