@@ -697,11 +697,12 @@ static int repeat_hit(char *const *argv)
 void hold_judge(struct call *c)
 {
 	enum decision d = c->v.decision;
-	if (d == DEC_DENY)
-		return;
 	if (redo.h && redo.h->n.id == c->n->id) {
 		const struct call *was = &redo.h->c;
 		c->held = (int)redo.h->asked + 1;
+		if (d == DEC_DENY) /* the policy now denies it (the path resolves elsewhere) */
+			return annotate(c, DEC_DENY, redo.granted, redo.by,
+			                now_ms() - redo.h->start_ms);
 		if (strcmp(c->path, was->path) || c->has_path2 != was->has_path2 ||
 		    (c->has_path2 && strcmp(c->path2, was->path2)) || c->op != was->op) {
 			/* the arguments changed while the thread waited: the answer was
@@ -716,6 +717,8 @@ void hold_judge(struct call *c)
 		annotate(c, redo.outcome, redo.granted, redo.by, now_ms() - redo.h->start_ms);
 		return;
 	}
+	if (d == DEC_DENY)
+		return;
 	int is_del = c->op == OP_DELETE;
 	int created = is_del && c->have_ino && was_created(c->dev, c->ino);
 	long long now = now_ms();
