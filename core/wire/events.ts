@@ -110,7 +110,11 @@ export const EvLineSchema = z.looseObject({
   rule: z.string().nullable().optional(),
   band: z.string().nullable().optional(),
   err: int.nonnegative(),
-  hold: z.string().optional(),
+  /** The hold that decided this call (§3): its id, or "unsupported" for a steer the helper cannot hold. */
+  hold: z.union([int.positive(), z.string()]).optional(),
+  /** Who ended the hold: "person" | "policy" | "timeout" | "no-daemon". */
+  by: z.string().optional(),
+  held_ms: int.nonnegative().optional(),
   pre: PreSchema.nullable().optional(),
   pre2: PreSchema.nullable().optional(),
   argv: z.array(z.string()).nullable().optional(),

@@ -453,3 +453,22 @@ test('CLI: verify and runs show are registered; texts render the daemon results'
     /conflict {2}\/w\/f {2}\(is gone\) {2}\[event #3\]/,
   );
 });
+
+test('wire: held events carry a numeric hold id (WIRE.md §3), the old "unsupported" string still parses', async () => {
+  const { parseEventLine } = await import('../../core/wire/events.js');
+  const base = {
+    t: 'ev',
+    seq: 2,
+    ts: 1,
+    pid: 1,
+    tid: 1,
+    op: 'delete',
+    sys: 'unlinkat',
+    path: '/w/a',
+    decision: 'allow',
+    err: 0,
+  };
+  const l = parseEventLine(JSON.stringify({ ...base, hold: 7, by: 'timeout', held_ms: 2003, held: 'delay' }));
+  assert.equal(l.t === 'ev' && l.hold, 7);
+  assert.equal(parseEventLine(JSON.stringify({ ...base, decision: 'steer', hold: 'unsupported' })).t, 'ev');
+});
