@@ -777,7 +777,11 @@ void hold_judge(struct call *c)
 	}
 	if (d == DEC_ASK)
 		return ask(c, REASON_RULE, NULL, 0);
-	if (d == DEC_ALLOW && c->op == OP_EXEC && repeat_hit(c->argv)) {
+	/* Only the agent's own tool calls count: execs by the agent process itself
+	 * or its direct children (an agent's shell tool runs `bash -c CMD`). A
+	 * build script's inner loop (grandchildren) must never ask a person. */
+	if (d == DEC_ALLOW && c->op == OP_EXEC && (c->tgid == S.child || c->ts.ppid == S.child) &&
+	    repeat_hit(c->argv)) {
 		c->v = (struct verdict){DEC_ASK, "builtin-repeat", "builtin", NULL};
 		return ask(c, REASON_REPEAT, NULL, 0);
 	}
