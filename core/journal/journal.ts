@@ -61,13 +61,25 @@ export class Journal {
 
   /** prev_hash for the next row of `t`: the hmac of its newest row, or the genesis hash. */
   private tip(t: ChainedTable): Buffer {
+    const trusted = this.depth > 0 || !this.db.inTransaction;
+    const cached = trusted ? this.tips.get(t) : undefined;
+    if (cached) return cached;
     const r = this.q(`SELECT hmac FROM ${t} ORDER BY id DESC LIMIT 1`).get() as
       { hmac: Buffer | null } | undefined;
     return r?.hmac ?? GENESIS;
   }
 
+  /**
+   * hmac of the newest row per chained table, as written through this object. Trusted only outside
+   * transactions or inside transaction() (which forgets it when a transaction fails); inside a transaction
+   * someone else opened on `db`, the table is asked each time.
+   */
+  private readonly tips = new Map<ChainedTable, Buffer>();
+
   /** Records the new head of `t` (at once outside transaction(), else when it commits). */
   private advanced(t: ChainedTable, id: number, hmac: Buffer): void {
+    if (this.depth > 0 || !this.db.inTransaction) this.tips.set(t, hmac);
+    else this.tips.delete(t);
     if (this.depth > 0) this.dirtyHeads.add(t);
     else this.writeHead(t, id, hmac);
   }
@@ -107,16 +119,21 @@ export class Journal {
 
   /** Runs `fn` in one transaction (nested calls become savepoints); rethrows after rolling back. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(() => {
-      this.depth++;
-      try {
-        const r = fn();
-        if (this.depth === 1) this.flushHeads();
-        return r;
-      } finally {
-        this.depth--;
-      }
-    })();
+    try {
+      return this.db.transaction(() => {
+        this.depth++;
+        try {
+          const r = fn();
+          if (this.depth === 1) this.flushHeads();
+          return r;
+        } finally {
+          this.depth--;
+        }
+      })();
+    } catch (e) {
+      this.tips.clear(); // rolled back (to a savepoint, or a failed commit): cached tips may name lost rows
+      throw e;
+    }
   }
 
   /** Creates a run row with status 'running' and returns its id (`id` may be given, e.g. by the daemon). */

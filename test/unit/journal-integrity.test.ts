@@ -472,3 +472,48 @@ test('wire: held events carry a numeric hold id (WIRE.md §3), the old "unsuppor
   assert.equal(l.t === 'ev' && l.hold, 7);
   assert.equal(parseEventLine(JSON.stringify({ ...base, decision: 'steer', hold: 'unsupported' })).t, 'ev');
 });
+
+test('chain: rowHmac is HMAC-SHA256; a rolled-back transaction leaves the chain intact', async () => {
+  const { createHmac } = await import('node:crypto');
+  const { rowHmac } = await import('../../core/journal/chain.js');
+  const key = Buffer.alloc(32, 9);
+  const prev = Buffer.alloc(32, 1);
+  assert.ok(
+    rowHmac(key, 'events', '[1,"x"]', prev).equals(
+      createHmac('sha256', key).update('events\0[1,"x"]').update(prev).digest(),
+    ),
+  );
+  const env = fresh('rolled-back');
+  const j = env.journal;
+  j.createRun({ id: 1 });
+  const ev = (seq: number) => ({ runId: 1, seq, ts: seq, pid: 1, tid: 1, op: 'write', sys: 'openat',
+    path: `/w/${seq}`, path2: null, flags: 0, decision: 'allow', ruleId: null, band: null, errno: 0, pre: null,
+    preSha: null, pre2: null, argv: null }); // prettier-ignore
+  j.insertEvent(ev(1));
+  assert.throws(() =>
+    j.transaction(() => {
+      j.insertEvent(ev(2));
+      j.insertProcess({ runId: 1, pid: 1, ppid: null, argv: ['x'], exe: null, cwd: null, ts: 1 });
+      throw new Error('boom');
+    }),
+  );
+  j.transaction(() => {
+    j.insertEvent(ev(3));
+    try {
+      j.transaction(() => {
+        j.insertEvent(ev(4));
+        throw new Error('inner');
+      });
+    } catch {
+      /* the savepoint is rolled back, the outer transaction goes on */
+    }
+    j.insertEvent(ev(5));
+  });
+  j.insertEvent(ev(6));
+  assert.deepEqual(
+    j.events(1).map((e) => e.seq),
+    [1, 3, 5, 6],
+  );
+  const v = verifyJournal(j);
+  assert.equal(v.ok, true, JSON.stringify(v.firstBad));
+});
