@@ -145,6 +145,9 @@ export const methods = {
       .object({ workspace: z.string().startsWith('/').optional(), policies: z.array(z.string()).default([]) })
       .strict(),
   },
+  'journal.verify': { params: z.object({}).strict() },
+  'run.show': { params: z.object({ run: runRef }).strict() },
+  'rollback.undo': { params: z.object({ rollback: z.number().int().positive() }).strict() },
   shutdown: { params: z.object({}).strict() },
 } as const;
 

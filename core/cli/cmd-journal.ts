@@ -6,15 +6,15 @@
  */
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
-import type { DaemonClient } from '../api/client.js';
-import { formatTime, parseRunRef, showArgv, showPath, type GlobalOpts } from './common.js';
-
-type WithDaemon = <T>(opts: GlobalOpts, fn: (c: DaemonClient, layout: never) => Promise<T>) => Promise<T>;
-type PrintJson = (value: unknown) => void;
-
-/** c.call for methods the contract may not list yet (journal.verify, run.show); the daemon validates params. */
-const call = (c: DaemonClient, method: string, params: unknown): Promise<unknown> =>
-  (c.call as unknown as (m: string, p: unknown) => Promise<unknown>).call(c, method, params);
+import {
+  formatTime,
+  parseRunRef,
+  printJson,
+  showArgv,
+  showPath,
+  withDaemon,
+  type GlobalOpts,
+} from './common.js';
 
 export const verifyResult = z
   .object({
@@ -159,11 +159,7 @@ const stateOption = () =>
  * Registers `warden verify [--json]` and `warden runs show ID|last [--json]` on `program`. Call it after the
  * `runs` command is defined. Daemon methods used: `journal.verify` ({}) and `run.show` ({run}).
  */
-export function registerJournalCommands(
-  program: Command,
-  withDaemon: WithDaemon,
-  printJson: PrintJson,
-): void {
+export function registerJournalCommands(program: Command): void {
   program
     .command('verify')
     .description('check that the journal has not been edited, truncated or reordered (hash chain + HMAC)')
@@ -171,7 +167,7 @@ export function registerJournalCommands(
     .addOption(stateOption())
     .action(async (opts: GlobalOpts & { json?: boolean }) =>
       withDaemon(opts, async (c) => {
-        const v = verifyResult.parse(await call(c, 'journal.verify', {}));
+        const v = verifyResult.parse(await c.call('journal.verify', {}));
         if (opts.json) printJson(v);
         else process.stdout.write(renderVerify(v));
         if (!v.ok) process.exitCode = 1;
@@ -190,7 +186,7 @@ export function registerJournalCommands(
     .addOption(stateOption())
     .action(async (ref: string, opts: GlobalOpts & { json?: boolean }) =>
       withDaemon(opts, async (c) => {
-        const s = runShow.parse(await call(c, 'run.show', { run: parseRunRef(ref) }));
+        const s = runShow.parse(await c.call('run.show', { run: parseRunRef(ref) }));
         if (opts.json) printJson(s);
         else process.stdout.write(renderRunShow(s));
       }),

@@ -11,6 +11,7 @@ import { chooseStateDir, ensureStateDir, packageRoot, helperBinary } from '../ut
 import { WardenError } from '../util/errors.js';
 import { DaemonClient } from '../api/client.js';
 import { registerHoldCommands } from './cmd-holds.js';
+import { registerJournalCommands } from './cmd-journal.js';
 import { existsSync } from 'node:fs';
 
 // Command modules are imported when their command runs: `warden run` must not pay for the policy engine,
@@ -105,7 +106,10 @@ program
   .description(
     'restore the files a run changed: shows the plan, then applies it (lossless: displaced files are kept)',
   )
-  .requiredOption('--run <id>', 'run id or "last"')
+  .option('--run <id>', 'run id or "last"')
+  .option('--undo <rollback>', 'undo an applied rollback by its id (puts back what it replaced)', (v) =>
+    Number(v),
+  )
   .option(
     '--path <glob>',
     'only paths matching this glob (repeatable)',
@@ -113,6 +117,7 @@ program
     [],
   )
   .option('--all', 'everything the run changed, not only its workspace (agent state, temp files, …)')
+  .option('--force', 'also restore paths changed after the run (what is there now is moved aside, not lost)')
   .option('--dry-run', 'show the plan only')
   .option('--yes', 'apply without asking')
   .option('--json', 'machine-readable output')
@@ -120,9 +125,11 @@ program
   .action(
     async (
       opts: GlobalOpts & {
-        run: string;
+        run?: string;
+        undo?: number;
         path: string[];
         all?: boolean;
+        force?: boolean;
         dryRun?: boolean;
         yes?: boolean;
         json?: boolean;
@@ -130,6 +137,17 @@ program
     ) =>
       withDaemon(opts, async (c) => {
         const { renderPlan, renderRollbackResult } = await import('./rollback-view.js');
+        if (opts.undo !== undefined) {
+          if (!Number.isInteger(opts.undo) || opts.undo <= 0) {
+            throw new WardenError('usage', '--undo takes a rollback id (see `warden runs show RUN`)', 2);
+          }
+          const undone = await c.call('rollback.undo', { rollback: opts.undo });
+          if (opts.json) printJson(undone);
+          else process.stdout.write(renderRollbackResult(undone));
+          return;
+        }
+        if (!opts.run)
+          throw new WardenError('usage', 'say which run to roll back: --run ID|last (or --undo ROLLBACK)', 2);
         const run = parseRunRef(opts.run);
         const paths = opts.path.map((p) =>
           p.startsWith('/') || p.startsWith('**') ? p : join(process.cwd(), p),
@@ -157,13 +175,14 @@ program
             return;
           }
         }
-        const result = await c.call('rollback.apply', { run, paths, all: !!opts.all });
+        const result = await c.call('rollback.apply', { run, paths, all: !!opts.all, force: !!opts.force });
         if (opts.json) printJson(result);
         else process.stdout.write(renderRollbackResult(result));
       }),
   );
 
 registerHoldCommands(program, stateOption);
+registerJournalCommands(program);
 
 const policy = program.command('policy').description('check and show policies');
 policy

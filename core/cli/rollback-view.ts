@@ -24,6 +24,9 @@ export function renderPlan(plan: unknown): string {
   }
   for (const s of p.irreversible ?? [])
     out.push(`  cannot    ${showPath(s.path)}  (${s.note ?? 'irreversible'})`);
+  const conflicts = (plan as { conflicts?: { path: string; reason: string }[] }).conflicts ?? [];
+  for (const c of conflicts)
+    out.push(`  conflict  ${showPath(c.path)}  (${c.reason}; skipped unless --force)`);
   if (steps.length === 0) out.push('  nothing to restore');
   return out.join('\n') + '\n';
 }
@@ -36,10 +39,13 @@ export function renderRollbackResult(result: unknown): string {
     skipped?: number;
     movedAside?: string[];
     errors?: { path: string; message: string }[];
+    conflicts?: { path: string; reason: string }[];
   };
   const out = [
     `Rollback ${r.rollbackId ?? '?'}: ${r.applied ?? 0} step(s) applied, ${r.skipped ?? 0} skipped.`,
   ];
+  for (const c of r.conflicts ?? [])
+    out.push(`  skipped (conflict): ${showPath(c.path)}: ${c.reason} — rerun with --force`);
   if (r.movedAside?.length)
     out.push(
       `  ${r.movedAside.length} path(s) that were in the way were moved aside into the state dir, not deleted.`,

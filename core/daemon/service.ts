@@ -26,6 +26,8 @@ import {
 import { planRollback } from '../rollback/plan.js';
 import { applyRollback } from '../rollback/apply.js';
 import { HoldManager } from '../holds/manager.js';
+import { showRun, verifyJournal } from '../journal/verify.js';
+import { undoRollback } from '../rollback/undo.js';
 
 /**
  * An event row as the API sends it: paths that are not valid UTF-8 travel as `pathHex`/`path2Hex` (with
@@ -175,6 +177,14 @@ export class Service {
         const plan = planRollback(this.journal, id, { paths: this.rollbackScope(id, p) });
         return applyRollback(this.journal, this.blobs, plan, { stateDir: this.layout.dir, force: p.force });
       }
+      case 'journal.verify':
+        return verifyJournal(this.journal);
+      case 'run.show':
+        return showRun(this.journal, this.runId((params as P<'run.show'>).run));
+      case 'rollback.undo':
+        return undoRollback(this.journal, this.blobs, (params as P<'rollback.undo'>).rollback, {
+          stateDir: this.layout.dir,
+        });
       case 'policy.show': {
         const p = params as P<'policy.show'>;
         return ruleSummary(this.loadPolicies(p.policies));

@@ -16,6 +16,13 @@ import { undoRollback } from '../../core/rollback/undo.js';
 import { FakeRun } from '../helpers/fake-run.js';
 import { journalEnv, type JournalEnv } from '../helpers/journal-env.js';
 import { diffTrees, hashTree, makeTree } from '../helpers/tree.js';
+import {
+  renderConflicts,
+  renderRunShow,
+  renderVerify,
+  runShow,
+  verifyResult,
+} from '../../core/cli/cmd-journal.js';
 
 const envs: JournalEnv[] = [];
 after(() => envs.forEach((e) => e.close()));
@@ -412,32 +419,7 @@ test('irreversibility ledger and runs show', () => {
   assert.ok(shown.faults.some((f) => /pre-image missing for seq 6/.test(f.what)));
 });
 
-test('CLI: verify and runs show are registered; texts render the daemon results', async () => {
-  const { Command } = await import('commander');
-  const { registerJournalCommands, renderVerify, renderRunShow, renderConflicts, verifyResult, runShow } =
-    await import('../../core/cli/cmd-journal.js');
-  const program = new Command();
-  program.command('runs').option('--json');
-  const calls: [string, unknown][] = [];
-  const fake = {
-    call: async (m: string, p: unknown) => (
-      calls.push([m, p]),
-      m === 'journal.verify' ? { ok: true, rows: 0 } : null
-    ),
-  };
-  const out: unknown[] = [];
-  registerJournalCommands(
-    program,
-    (async (_o: unknown, fn: (c: unknown, l: never) => Promise<unknown>) =>
-      fn(fake, undefined as never)) as never,
-    (v) => out.push(v),
-  );
-  await program.parseAsync(['verify', '--json'], { from: 'user' });
-  assert.deepEqual(calls[0], ['journal.verify', {}]);
-  assert.deepEqual(out, [{ ok: true, rows: 0 }]);
-  await program.parseAsync(['runs', 'show', 'last', '--json'], { from: 'user' }).catch(() => undefined);
-  assert.deepEqual(calls[1], ['run.show', { run: 'last' }]);
-
+test('renderings of verify, runs show and conflicts', async () => {
   const { env, db } = populated('cli');
   db.prepare('UPDATE events SET ts = 0 WHERE id = 3').run();
   assert.match(
