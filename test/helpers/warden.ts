@@ -7,6 +7,9 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
+import type { Hold } from '../../core/api/contract.js';
+import { ensureDaemon } from '../../core/daemon/launch.js';
+import { ensureStateDir } from '../../core/util/paths.js';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -128,4 +131,26 @@ export function destroySandbox(sb: Sandbox): void {
     }
   }
   if (!process.env.WARDEN_KEEP_SCRATCH) rmSync(sb.root, { recursive: true, force: true });
+}
+
+/**
+ * A stand-in for the person at the desktop: subscribes to the sandbox daemon's pushed holds (starting the
+ * daemon if needed) and answers each new one with `answer(hold)` (default: allow once). `holds` collects every
+ * hold seen, so a test can assert what was asked. Call `stop()` when done.
+ */
+export async function startApprover(
+  sb: Sandbox,
+  answer: (h: Hold) => 'allow' | 'deny' | null = () => 'allow',
+): Promise<{ holds: Hold[]; stop: () => void }> {
+  const layout = ensureStateDir(sb.state);
+  const client = await ensureDaemon(layout);
+  const holds: Hold[] = [];
+  await client.subscribe((p) => {
+    if (p.type !== 'hold.new') return;
+    holds.push(p.hold);
+    const decision = answer(p.hold);
+    if (decision)
+      void client.call('holds.decide', { id: p.hold.id, decision, scope: 'once' }).catch(() => {});
+  });
+  return { holds, stop: () => client.close() };
 }

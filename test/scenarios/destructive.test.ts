@@ -15,8 +15,16 @@ describe('destructive commands are journaled and rolled back byte for byte', () 
   before(() => (sb = makeSandbox('destructive')));
   after(() => destroySandbox(sb));
 
-  test('rm -rf of a nested tree', () => {
-    const { log } = roundTrip(sb, 'rmrf', (d) => randomTree(join(d, 'tree'), 1), ['rm', '-rf', 'tree']);
+  test('rm -rf of a nested tree', async () => {
+    const { log, holds } = await roundTrip(sb, 'rmrf', (d) => randomTree(join(d, 'tree'), 1), [
+      'rm',
+      '-rf',
+      'tree',
+    ]);
+    assert.ok(
+      holds.some((h) => h.reason === 'bulk'),
+      'more than 50 pre-existing files: the bulk gate asked',
+    );
     const deletes = eventsOf(log, 'delete', 'allow');
     assert.ok(deletes.length >= 60, `expected every file and dir delete journaled, got ${deletes.length}`);
     assert.ok(
@@ -25,21 +33,49 @@ describe('destructive commands are journaled and rolled back byte for byte', () 
     );
   });
 
-  test('git clean -fdX removes an ignored data dir', () => {
-    const { log } = roundTrip(sb, 'gitclean', (d) => gitRepo(d, sb.env), ['git', 'clean', '-fdX']);
+  test('git clean -fdX removes an ignored data dir', async () => {
+    const { log, holds } = await roundTrip(sb, 'gitclean', (d) => gitRepo(d, sb.env), [
+      'git',
+      'clean',
+      '-fdX',
+    ]);
+    assert.ok(
+      holds.some((h) => h.op === 'exec' && h.argv.includes('-fdX')),
+      'git clean -X asked a person first',
+    );
     assert.ok(eventsOf(log, 'delete').some((e) => String(e.path).includes('/data/')));
   });
 
-  test('git checkout -- . over uncommitted edits', () => {
-    roundTrip(sb, 'gitcheckout', (d) => gitRepo(d, sb.env), ['git', 'checkout', '--', '.']);
+  test('git checkout -- . over uncommitted edits', async () => {
+    const { holds } = await roundTrip(sb, 'gitcheckout', (d) => gitRepo(d, sb.env), [
+      'git',
+      'checkout',
+      '--',
+      '.',
+    ]);
+    assert.ok(
+      holds.some((h) => h.op === 'exec' && h.argv.includes('checkout')),
+      'git checkout -- . asked first',
+    );
   });
 
-  test('git reset --hard over uncommitted edits', () => {
-    roundTrip(sb, 'gitreset', (d) => gitRepo(d, sb.env), ['git', 'reset', '--hard', 'HEAD~1']);
+  test('git reset --hard over uncommitted edits', async () => {
+    const { holds } = await roundTrip(sb, 'gitreset', (d) => gitRepo(d, sb.env), [
+      'git',
+      'reset',
+      '--hard',
+      'HEAD~1',
+    ]);
+    const h = holds.find((x) => x.op === 'exec' && x.argv.includes('--hard'));
+    assert.ok(h, 'git reset --hard asked a person first');
+    assert.ok(
+      h.preview?.kind === 'command' && h.preview.lines.some((l) => l.includes('file 0.bin')),
+      'dirty files listed',
+    );
   });
 
-  test('find … -delete', () => {
-    roundTrip(sb, 'finddelete', (d) => randomTree(join(d, 't'), 2), [
+  test('find … -delete', async () => {
+    await roundTrip(sb, 'finddelete', (d) => randomTree(join(d, 't'), 2), [
       'find',
       't',
       '-name',
@@ -48,8 +84,8 @@ describe('destructive commands are journaled and rolled back byte for byte', () 
     ]);
   });
 
-  test('find … -exec rm -rf {} +', () => {
-    roundTrip(sb, 'findexec', (d) => randomTree(join(d, 't'), 3), [
+  test('find … -exec rm -rf {} +', async () => {
+    await roundTrip(sb, 'findexec', (d) => randomTree(join(d, 't'), 3), [
       'find',
       't',
       '-mindepth',
@@ -64,8 +100,8 @@ describe('destructive commands are journaled and rolled back byte for byte', () 
     ]);
   });
 
-  test('a mv loop that overwrites files onto one name', () => {
-    roundTrip(
+  test('a mv loop that overwrites files onto one name', async () => {
+    await roundTrip(
       sb,
       'mvloop',
       (d) => {
@@ -75,41 +111,41 @@ describe('destructive commands are journaled and rolled back byte for byte', () 
     );
   });
 
-  test('shell truncation > file', () => {
-    roundTrip(sb, 'truncate', (d) => writeFileSync(join(d, 'important.txt'), randomBytes(9, 5000)), [
+  test('shell truncation > file', async () => {
+    await roundTrip(sb, 'truncate', (d) => writeFileSync(join(d, 'important.txt'), randomBytes(9, 5000)), [
       'sh',
       '-c',
       ': > important.txt',
     ]);
   });
 
-  test('sed -i', () => {
-    roundTrip(sb, 'sedi', (d) => writeFileSync(join(d, 'config.ini'), 'name = warden\nmode = strict\n'), [
-      'sed',
-      '-i',
-      's/strict/off/',
-      'config.ini',
-    ]);
+  test('sed -i', async () => {
+    await roundTrip(
+      sb,
+      'sedi',
+      (d) => writeFileSync(join(d, 'config.ini'), 'name = warden\nmode = strict\n'),
+      ['sed', '-i', 's/strict/off/', 'config.ini'],
+    );
   });
 
-  test('python shutil.rmtree', () => {
-    roundTrip(sb, 'rmtree', (d) => randomTree(join(d, 'pkg'), 4), [
+  test('python shutil.rmtree', async () => {
+    await roundTrip(sb, 'rmtree', (d) => randomTree(join(d, 'pkg'), 4), [
       'python3',
       '-c',
       'import shutil; shutil.rmtree("pkg")',
     ]);
   });
 
-  test('node fs.rmSync({recursive: true})', () => {
-    roundTrip(sb, 'rmsync', (d) => randomTree(join(d, 'out'), 5), [
+  test('node fs.rmSync({recursive: true})', async () => {
+    await roundTrip(sb, 'rmsync', (d) => randomTree(join(d, 'out'), 5), [
       process.execPath,
       '-e',
       'require("fs").rmSync("out", { recursive: true, force: true })',
     ]);
   });
 
-  test('overwrite of a sqlite database file', () => {
-    roundTrip(
+  test('overwrite of a sqlite database file', async () => {
+    await roundTrip(
       sb,
       'sqlite',
       (d) => {
@@ -124,12 +160,12 @@ describe('destructive commands are journaled and rolled back byte for byte', () 
     );
   });
 
-  test('chmod -R', () => {
-    roundTrip(sb, 'chmodr', (d) => randomTree(join(d, 't'), 6), ['chmod', '-R', 'a-w,u+x', 't']);
+  test('chmod -R', async () => {
+    await roundTrip(sb, 'chmodr', (d) => randomTree(join(d, 't'), 6), ['chmod', '-R', 'a-w,u+x', 't']);
   });
 
-  test('rollback undoes files the run created (moved aside into the state dir, not lost)', () => {
-    const { log } = roundTrip(sb, 'creates', (d) => mkdirSync(join(d, 'keep')), [
+  test('rollback undoes files the run created (moved aside into the state dir, not lost)', async () => {
+    const { log } = await roundTrip(sb, 'creates', (d) => mkdirSync(join(d, 'keep')), [
       'sh',
       '-c',
       'mkdir -p gen/a && echo x > gen/a/f && echo y > keep/new',
@@ -138,9 +174,9 @@ describe('destructive commands are journaled and rolled back byte for byte', () 
     assert.ok(existsSync(join(sb.state, 'rollbacks')), 'rollbacks folder exists');
   });
 
-  test("rollback restores the workspace and leaves the agent's own state alone unless --all", () => {
+  test("rollback restores the workspace and leaves the agent's own state alone unless --all", async () => {
     const session = join(sb.home, '.claude', 'projects', 'session.jsonl');
-    roundTrip(sb, 'scope', (d) => randomTree(join(d, 't'), 8, 2, 2), [
+    await roundTrip(sb, 'scope', (d) => randomTree(join(d, 't'), 8, 2, 2), [
       'sh',
       '-c',
       `rm -rf t && mkdir -p "$(dirname '${session}')" && echo transcript > '${session}'`,
@@ -152,8 +188,8 @@ describe('destructive commands are journaled and rolled back byte for byte', () 
     assert.ok(steps.includes(session), '--all plans the agent state too');
   });
 
-  test('the journal records argv and the process of each event', () => {
-    const { log } = roundTrip(sb, 'argv', (d) => writeFileSync(join(d, 'a.txt'), 'a'), [
+  test('the journal records argv and the process of each event', async () => {
+    const { log } = await roundTrip(sb, 'argv', (d) => writeFileSync(join(d, 'a.txt'), 'a'), [
       'sh',
       '-c',
       'rm a.txt',

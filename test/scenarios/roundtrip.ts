@@ -1,38 +1,76 @@
 /**
  * The scenario pattern: build a tree, hash it, run a real command under `warden run`, check the journal,
- * `warden rollback`, and assert the tree hash is identical to before.
+ * `warden rollback`, and assert the tree hash is identical to before. Holds raised on the way (delete delays,
+ * the bulk gate, asks for destructive git commands) are answered by a stand-in person who allows them, and
+ * are returned so a scenario can assert what was held.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Hold } from '../../core/api/contract.js';
 import { hashTree, diffTrees } from '../helpers/tree.js';
-import { guarded, runLog, warden, type Sandbox } from '../helpers/warden.js';
+import { runLog, startApprover, warden, wardenBin, type Sandbox } from '../helpers/warden.js';
 
 export interface RoundTrip {
   /** Parsed `warden log --json` of the guarded run. */
   log: ReturnType<typeof runLog>;
   /** Exit status of the guarded command. */
   status: number | null;
-  stderr: string;
+  output: string;
+  /** Holds the run raised (all allowed by the stand-in person). */
+  holds: Hold[];
+}
+
+/** Runs `warden run --workspace DIR -- CMD…` asynchronously (so an in-process approver can answer holds). */
+export function guardedAsync(
+  sb: Sandbox,
+  dir: string,
+  cmd: string[],
+  timeoutMs = 120_000,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [wardenBin, 'run', '--workspace', dir, '--', ...cmd], {
+    cwd: dir,
+    env: { ...sb.env, WARDEN_NO_PROMPT: '1' },
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`warden run did not end within ${timeoutMs} ms: ${output}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
 }
 
 /**
  * Makes `<sandbox ws>/<name>`, lets `build(dir)` fill it, runs `cmd` (argv) there under warden with that dir
  * as the workspace, asserts the command changed the tree, rolls back and asserts the tree is identical.
  */
-export function roundTrip(
+export async function roundTrip(
   sb: Sandbox,
   name: string,
   build: (dir: string) => void,
   cmd: string[],
   opts: { expectStatus?: number } = {},
-): RoundTrip {
+): Promise<RoundTrip> {
   const dir = join(sb.ws, name);
   mkdirSync(dir, { recursive: true });
   build(dir);
   const before = hashTree(dir);
-  const r = guarded(sb, cmd, { cwd: dir, extra: ['--workspace', dir] });
-  assert.equal(r.status, opts.expectStatus ?? 0, `guarded command exited ${r.status}: ${r.stderr}`);
+  const approver = await startApprover(sb);
+  let r;
+  try {
+    r = await guardedAsync(sb, dir, cmd);
+  } finally {
+    approver.stop();
+  }
+  assert.equal(r.code, opts.expectStatus ?? 0, `guarded command exited ${r.code}: ${r.output}`);
   const changed = diffTrees(before, hashTree(dir));
   assert.ok(changed.length > 0, 'the guarded command changed nothing: the scenario tests nothing');
   const log = runLog(sb);
@@ -44,7 +82,7 @@ export function roundTrip(
     [],
     `after rollback these paths differ from before the run: ${JSON.stringify(diff)}`,
   );
-  return { log, status: r.status, stderr: r.stderr };
+  return { log, status: r.code, output: r.output, holds: approver.holds };
 }
 
 /** Events of a log with the given op (and decision, if given). */
