@@ -21,6 +21,7 @@ import {
   wardenBin,
   repoRoot,
   type Sandbox,
+  startApprover,
 } from '../helpers/warden.js';
 import { hashTree, diffTrees } from '../helpers/tree.js';
 import { randomTree, randomBytes, sh } from './fixtures.js';
@@ -156,6 +157,9 @@ describe('a real Claude Code session under warden', () => {
         IS_SANDBOX: '1',
       };
       const started = Date.now();
+      // A person at the desktop allows what Warden holds (the delete delay and, for this many files, the
+      // bulk-delete gate), so the session runs as it would with someone watching.
+      const approver = await startApprover(sb);
       const r = await wardenAsync(
         sb,
         [
@@ -172,8 +176,12 @@ describe('a real Claude Code session under warden', () => {
         ],
         env,
         180_000,
-      );
+      ).finally(() => approver.stop());
       t.diagnostic(`claude under warden took ${Date.now() - started} ms`);
+      assert.ok(
+        approver.holds.some((h) => h.op === 'delete'),
+        "the agent's rm of pre-existing files was held before it went through",
+      );
       const context = `\nwarden stderr:\n${r.stderr}\nclaude stdout:\n${r.stdout}\nAPI requests:\n${fake.describe()}`;
       assert.equal(r.timedOut, false, `warden run timed out${context}`);
       assert.equal(r.status, 0, `claude exited ${r.status}${context}`);
