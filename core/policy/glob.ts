@@ -205,3 +205,93 @@ export function expandTree(raw: string, vars: PolicyVars): string[] {
     return `/${parts.join('/')}`;
   });
 }
+
+/** Separator of argv elements in a table `argv` PATTERN (WIRE.md §3): ASCII unit separator. */
+export const ARGV_SEP = '\x1f';
+
+/** A compiled `command: { argv: [...] }` alternative. */
+export interface ArgvPattern {
+  /** The elements joined with {@link ARGV_SEP}, as the table's PATTERN field carries them. */
+  glob: string;
+  /**
+   * True when `argv` matches; element 0 is compared with the basename of `exe` (the resolved executable) when
+   * given, else with the basename of argv[0].
+   */
+  match: (argv: readonly string[], exe?: string) => boolean;
+}
+
+/** One argv element glob → RegExp: §1 syntax, but `*` also matches `/` (`?` and classes still do not). */
+function argvElementRegex(el: string): RegExp {
+  if (el === '') throw new GlobError('an argv element pattern cannot be empty');
+  if (el.includes('\x00') || el.includes(ARGV_SEP))
+    throw new GlobError('argv element patterns cannot contain NUL or \\x1f');
+  const hex = (ch: string) => `\\u{${(ch.codePointAt(0) ?? 0).toString(16)}}`;
+  let re = '';
+  const chars = [...el];
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] as string;
+    if (c === '\\') {
+      if (i + 1 >= chars.length) throw new GlobError('dangling backslash at the end of the pattern');
+      re += hex(chars[++i] as string);
+    } else if (c === '*') {
+      if (chars[i + 1] === '*')
+        throw new GlobError('** must be a whole argv element (inside an element, * already matches /)');
+      re += '[^]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const neg = chars[i + 1] === '!' || chars[i + 1] === '^';
+      let j = neg ? i + 2 : i + 1;
+      const items: string[] = [];
+      for (let first = true; first || chars[j] !== ']'; first = false, j++) {
+        if (j >= chars.length) throw new GlobError('unclosed [ (escape it as \\[ for a literal)');
+        if (chars[j] === '/') throw new GlobError('a [...] class cannot contain /');
+        if (chars[j] === '[' && chars[j + 1] === ':')
+          throw new GlobError('[:class:] names are not supported');
+        items.push(chars[j] === '\\' ? (chars[++j] ?? '') : (chars[j] as string));
+      }
+      let cls = '';
+      for (let k = 0; k < items.length; k++) {
+        const lo = items[k] as string;
+        const hi = items[k + 2];
+        if (items[k + 1] === '-' && hi !== undefined) {
+          cls += `${hex(lo)}-${hex(hi)}`;
+          k += 2;
+        } else cls += hex(lo);
+      }
+      re += neg ? `(?![/])[^${cls}]` : `[${cls}]`;
+      i = j;
+    } else re += hex(c);
+  }
+  return new RegExp(`^${re}$`, 'u');
+}
+
+/**
+ * Compiles one argv pattern (WIRE.md §3): one glob per argv element, an element `**` matches zero or more
+ * elements, element 0 is matched against the executable's basename. No variables or braces.
+ * @throws GlobError for an empty list, an empty element, `**` inside an element, or bad glob syntax.
+ */
+export function compileArgv(elements: readonly string[]): ArgvPattern {
+  if (elements.length === 0) throw new GlobError('argv pattern needs at least one element');
+  const parts = elements.map((e) => (e === '**' ? null : argvElementRegex(e)));
+  const match = (argv: readonly string[], exe?: string): boolean => {
+    if (argv.length === 0) return false;
+    const subject = [(exe ?? argv[0] ?? '').replace(/^.*\//, ''), ...argv.slice(1)];
+    const memo = new Map<number, boolean>();
+    const go = (p: number, a: number): boolean => {
+      const key = p * (subject.length + 1) + a;
+      const hit = memo.get(key);
+      if (hit !== undefined) return hit;
+      let r: boolean;
+      if (p === parts.length) r = a === subject.length;
+      else {
+        const re = parts[p];
+        if (re === null || re === undefined) r = go(p + 1, a) || (a < subject.length && go(p, a + 1));
+        else r = a < subject.length && re.test(subject[a] as string) && go(p + 1, a + 1);
+      }
+      memo.set(key, r);
+      return r;
+    };
+    return go(0, 0);
+  };
+  return { glob: elements.join(ARGV_SEP), match };
+}

@@ -3,8 +3,17 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { expandGlob, expandTree, GlobError, type PolicyVars } from './glob.js';
-import { BAND_RE, policyFileSchema, type Policy, type PolicyRule, type RuleSpec } from './schema.js';
+import { compileArgv, expandGlob, expandTree, GlobError, type PolicyVars } from './glob.js';
+import {
+  BAND_RE,
+  DEFAULT_SETTINGS,
+  policyFileSchema,
+  type Policy,
+  type PolicyFileSpec,
+  type PolicyRule,
+  type PolicySettings,
+  type RuleSpec,
+} from './schema.js';
 
 /** One problem in a policy file; `line` and `column` are 1-based. */
 export interface PolicyIssue {
@@ -53,12 +62,43 @@ interface FileResult {
   band: string;
   file: string;
   description?: string;
+  settings: Partial<PolicySettings>;
   rules: PolicyRule[];
   issues: PolicyIssue[];
 }
 
+/** The settings a file sets, renamed to PolicySettings keys (absent keys stay absent). */
+function toSettings(s: PolicyFileSpec['settings']): Partial<PolicySettings> {
+  const out: Partial<PolicySettings> = {};
+  if (!s) return out;
+  if (s.delete_delay !== undefined) out.deleteDelayMs = s.delete_delay;
+  if (s.ask_timeout !== undefined) out.askTimeoutMs = s.ask_timeout;
+  if (s.bulk !== undefined) out.bulk = { count: s.bulk.count, windowMs: s.bulk.window };
+  if (s.burst_idle !== undefined) out.idleMs = s.burst_idle;
+  if (s.repeat !== undefined) out.repeat = s.repeat;
+  return out;
+}
+
+/** The policy's settings with WIRE.md §3 defaults for every key no band set. */
+export function policySettings(policy: Pick<Policy, 'settings'>): PolicySettings {
+  const s = policy.settings;
+  return {
+    deleteDelayMs: s.deleteDelayMs ?? DEFAULT_SETTINGS.deleteDelayMs,
+    askTimeoutMs: s.askTimeoutMs ?? DEFAULT_SETTINGS.askTimeoutMs,
+    bulk: { ...(s.bulk ?? DEFAULT_SETTINGS.bulk) },
+    idleMs: s.idleMs ?? DEFAULT_SETTINGS.idleMs,
+    repeat: s.repeat ?? DEFAULT_SETTINGS.repeat,
+  };
+}
+
 function loadFile(file: string): FileResult {
-  const res: FileResult = { band: basename(file).replace(/\.ya?ml$/, ''), file, rules: [], issues: [] };
+  const res: FileResult = {
+    band: basename(file).replace(/\.ya?ml$/, ''),
+    file,
+    settings: {},
+    rules: [],
+    issues: [],
+  };
   const lc = new LineCounter();
   const at = (offset: number | undefined, message: string) => {
     const { line, col } = lc.linePos(offset ?? 0);
@@ -95,6 +135,7 @@ function loadFile(file: string): FileResult {
       `file name ${JSON.stringify(basename(file))} is not a band like 10-protected.yaml: add band: NN-name`,
     );
   res.description = spec.description;
+  res.settings = toSettings(spec.settings);
   spec.rules.forEach((r, i) => {
     const pos = lc.linePos(nodeAt(doc, ['rules', i, 'id'])?.range?.[0] ?? 0);
     const rule = toRule(r, res.band, file, pos.line, pos.col);
@@ -112,10 +153,33 @@ function loadFile(file: string): FileResult {
           at(nodeAt(doc, Array.isArray(r.match[key]) ? [...p, j] : p)?.range?.[0], `${key} ${err.message}`);
         }
       });
+    const argvs = r.match.command?.argv;
+    rule.argvs.forEach((alt, j) => {
+      try {
+        compileArgv(alt);
+      } catch (err) {
+        if (!(err instanceof GlobError)) throw err;
+        const p: Path = ['rules', i, 'match', 'command', 'argv'];
+        const nested = Array.isArray(argvs?.[0]);
+        // Point at the offending element when we can tell which one it is.
+        const k = alt.findIndex((e) => {
+          try {
+            compileArgv([e]);
+            return false;
+          } catch {
+            return true;
+          }
+        });
+        const where = nested ? [...p, j, ...(k >= 0 ? [k] : [])] : [...p, ...(k >= 0 ? [k] : [])];
+        at(nodeAt(doc, where)?.range?.[0], `command argv ${err.message}`);
+      }
+    });
     res.rules.push(rule);
   });
   return res;
 }
+
+const isArgvList = (a: string[] | string[][]): a is string[][] => Array.isArray(a[0]);
 
 function toRule(r: RuleSpec, band: string, file: string, line: number, column: number): PolicyRule {
   const list = (v: string | string[] | undefined) => (v === undefined ? [] : [v].flat());
@@ -135,8 +199,8 @@ function toRule(r: RuleSpec, band: string, file: string, line: number, column: n
     timeoutMs: r.timeout,
     fallback: r.fallback,
     limit: r.limit && { count: r.limit.count, windowMs: r.limit.window },
-    pending: (['command', 'host', 'agent'] as const).filter((k) => m[k] !== undefined),
-    command: m.command,
+    pending: (['host', 'agent'] as const).filter((k) => m[k] !== undefined),
+    argvs: m.command === undefined ? [] : isArgvList(m.command.argv) ? m.command.argv : [m.command.argv],
     hosts: m.host === undefined ? undefined : list(m.host),
     agent: m.agent,
   };
@@ -150,9 +214,10 @@ function loadAll(files: string[]): { policy: Policy; issues: PolicyIssue[] } {
     .sort((a, b) => bandNum(a.r.band) - bandNum(b.r.band) || a.i - b.i);
   const issues = results.flatMap((r) => r.issues);
   const seen = new Map<string, PolicyRule>();
-  const policy: Policy = { bands: [], rules: [] };
+  const policy: Policy = { bands: [], rules: [], settings: {} };
   for (const { r } of ordered) {
     policy.bands.push({ band: r.band, file: r.file, description: r.description });
+    Object.assign(policy.settings, r.settings);
     for (const rule of r.rules) {
       const first = seen.get(rule.id);
       if (first) {

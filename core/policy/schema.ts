@@ -31,14 +31,29 @@ export const BAND_RE = /^\d\d-[a-z0-9-]+$/;
 export const RULE_ID_RE = /^[a-z0-9][a-z0-9-]*$/;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** `500ms`, `2s`, `5m`, `1h` → milliseconds. */
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h)$/, 'expected a duration like 500ms, 2s, 5m or 1h')
-  .transform((s) => {
-    const m = /^(\d+)(ms|s|m|h)$/.exec(s);
-    return Number(m?.[1]) * (UNITS[m?.[2] ?? 's'] ?? 1000);
-  });
+const DURATION_RE = /^(\d+)(ms|s|m|h)$/;
+
+/** `500ms`, `2s`, `5m`, `1h` → milliseconds; null when `s` is not such a duration (or is not a safe integer). */
+export function parseDuration(s: string): number | null {
+  const m = DURATION_RE.exec(s);
+  if (!m) return null;
+  const ms = Number(m[1]) * (UNITS[m[2] as string] as number);
+  return Number.isSafeInteger(ms) ? ms : null;
+}
+
+/** A duration as YAML writes it (a string like `2s`) → milliseconds. */
+const duration = z.string().transform((s, ctx) => {
+  const ms = parseDuration(s);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration like 500ms, 2s, 5m or 1h' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** Decisions a hold falls back to when nobody answers in time (WIRE.md §3). */
+export const FALLBACKS = ['allow', 'deny'] as const;
+export type Fallback = (typeof FALLBACKS)[number];
 
 const stringList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
@@ -47,8 +62,11 @@ const matchSchema = z
     op: z.union([z.literal('*'), z.enum(OPS), z.array(z.enum(OPS)).min(1)]),
     path: stringList.optional(),
     tree: stringList.optional(),
+    // One argv pattern, or a list of alternatives (WIRE.md §3 `argv` rules).
     command: z
-      .object({ argv: z.array(z.string()).min(1) })
+      .object({
+        argv: z.union([z.array(z.string()).min(1), z.array(z.array(z.string()).min(1)).min(1)]),
+      })
       .strict()
       .optional(),
     host: stringList.optional(),
@@ -64,7 +82,7 @@ const ruleSchema = z
     decision: z.enum(DECISIONS),
     delay: duration.optional(),
     timeout: duration.optional(),
-    fallback: z.enum(DECISIONS).optional(),
+    fallback: z.enum(FALLBACKS).optional(),
     limit: z.object({ count: z.number().int().positive(), window: duration }).strict().optional(),
   })
   .strict()
@@ -78,6 +96,12 @@ const ruleSchema = z
       });
     if (m.tree && (m.op === '*' || [m.op].flat().some((o) => o !== 'exec')))
       ctx.addIssue({ code: 'custom', path: ['match', 'op'], message: 'tree matchers apply only to op exec' });
+    if (m.command && (m.op === '*' || [m.op].flat().some((o) => o !== 'exec')))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['match', 'op'],
+        message: 'command matchers apply only to op exec',
+      });
     if (r.delay !== undefined && r.decision !== 'delay')
       ctx.addIssue({ code: 'custom', path: ['delay'], message: 'delay is only valid with decision: delay' });
     for (const k of ['timeout', 'fallback'] as const)
@@ -85,11 +109,23 @@ const ruleSchema = z
         ctx.addIssue({ code: 'custom', path: [k], message: `${k} is only valid with decision: ask` });
   });
 
+/** Policy-level hold settings (WIRE.md §3 table keys); every key optional, later bands override earlier ones. */
+const settingsSchema = z
+  .object({
+    delete_delay: duration.optional(),
+    ask_timeout: duration.optional(),
+    bulk: z.object({ count: z.number().int().positive(), window: duration }).strict().optional(),
+    burst_idle: duration.optional(),
+    repeat: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
 export const policyFileSchema = z
   .object({
     band: z.string().regex(BAND_RE, 'band must look like 10-protected').optional(),
     description: z.string().optional(),
-    rules: z.array(ruleSchema),
+    settings: settingsSchema.optional(),
+    rules: z.array(ruleSchema).default([]),
   })
   .strict();
 export type PolicyFileSpec = z.infer<typeof policyFileSchema>;
@@ -111,21 +147,48 @@ export interface PolicyRule {
   /** Raw tree roots as written (exec rules). */
   trees: string[];
   decision: DecisionKind;
+  /** Hold parameters as written (`delay:` only with delay, `timeout:`/`fallback:` only with ask). */
   delayMs?: number;
   timeoutMs?: number;
-  fallback?: DecisionKind;
+  fallback?: Fallback;
   limit?: { count: number; windowMs: number };
-  /** Matchers parsed and validated but not evaluated yet (command/host/agent): such rules never match. */
-  pending: ('command' | 'host' | 'agent')[];
-  command?: { argv: string[] };
+  /** Matchers parsed and validated but not evaluated yet (host/agent): such rules never match. */
+  pending: ('host' | 'agent')[];
+  /** `command: { argv }` alternatives (exec rules), each one glob per argv element; empty = none. */
+  argvs: string[][];
   hosts?: string[];
   agent?: string;
 }
+
+/** Hold settings with every default filled in (WIRE.md §3 table keys). */
+export interface PolicySettings {
+  /** `delete_delay`: delay decisions without their own `delay:` (table `delete_delay_ms`). */
+  deleteDelayMs: number;
+  /** `ask_timeout`: ask decisions without their own `timeout:` (table `ask_timeout_ms`). */
+  askTimeoutMs: number;
+  /** `bulk`: more than `count` deletes of pre-existing files within `windowMs` raise one ask. */
+  bulk: { count: number; windowMs: number };
+  /** `burst_idle`: a process's delete burst ends after this long without a delete (table `idle_ms`). */
+  idleMs: number;
+  /** `repeat`: the same argv exec'd this many times in a row raises an ask; 0 = off. */
+  repeat: number;
+}
+
+/** WIRE.md §3 defaults. */
+export const DEFAULT_SETTINGS: Readonly<PolicySettings> = Object.freeze({
+  deleteDelayMs: 2000,
+  askTimeoutMs: 300_000,
+  bulk: Object.freeze({ count: 50, windowMs: 10_000 }),
+  idleMs: 5000,
+  repeat: 5,
+});
 
 /** A loaded policy: bands in order, rules first-match-wins in that order. */
 export interface Policy {
   bands: { band: string; file: string; description?: string }[];
   rules: PolicyRule[];
+  /** Settings the files set, merged in band order (later bands override earlier ones, key by key). */
+  settings: Partial<PolicySettings>;
 }
 
 /** True when `rule` applies to `op`. */

@@ -2,7 +2,7 @@
 // In every field `\` → `\\`, TAB → `\t`, newline → `\n`, any other byte below 0x20 → `\xHH`. Fields are
 // separated by one TAB, records by `\n`. `core/policy/compile.ts` builds the records; this file only encodes.
 
-/** The record kinds WIRE.md §1 defines, in the order `compileTable` writes them. */
+/** The record kinds WIRE.md §1 and §3 define, in the order `compileTable` writes them. */
 export const TABLE_RECORD_KINDS = [
   'warden-table',
   'run',
@@ -13,6 +13,12 @@ export const TABLE_RECORD_KINDS = [
   'home',
   'workspace',
   'preimage_max',
+  'trash',
+  'delete_delay_ms',
+  'ask_timeout_ms',
+  'bulk',
+  'idle_ms',
+  'repeat',
   'wall_write',
   'wall_deny_read',
   'rule',

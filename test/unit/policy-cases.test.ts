@@ -1,6 +1,9 @@
 // Runs every test/policy-cases/*.yaml case against the TS engine and, when helper/linux/build/warden-match is
 // built, against the C matcher with the compiled run table (DESIGN.md: "must agree"). warden-match reads
 // `op\tpath\tpath2\tcwd\targv0\targv1…` lines (table escaping) on stdin and writes `decision\trule-id` lines.
+// A warden-match that predates WIRE.md §3 (no `argv` rules, hold params or settings records) gets the table
+// without them, and the cases those could decide (exec events with argv, when the policy has argv rules) are
+// reported skipped for the C half with the reason, never counted as passed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -28,12 +31,14 @@ import {
   type Policy,
   type PolicyEvent,
   type PolicyVars,
+  type TableHeader,
 } from '../../core/policy/index.js';
-import { escapeField } from '../../core/wire/table.js';
+import { escapeField, parseTableLine } from '../../core/wire/table.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const casesDir = join(root, 'test', 'policy-cases');
-const matcher = join(root, 'helper', 'linux', 'build', 'warden-match');
+// WARDEN_MATCH overrides the matcher binary (e.g. to check an older build against these cases).
+const matcher = process.env.WARDEN_MATCH ?? join(root, 'helper', 'linux', 'build', 'warden-match');
 const DEFAULT_VARS: PolicyVars = {
   workspace: '/w/proj',
   home: '/w/home',
@@ -60,13 +65,30 @@ const caseSchema = z
         argv: z.array(z.string()).optional(),
       })
       .strict(),
-    want: z.object({ decision: z.string(), rule: z.string() }).strict(),
+    want: z
+      .object({
+        decision: z.string(),
+        rule: z.string(),
+        // Hold parameters the TS Decision must carry (checked only when given; warden-match prints none).
+        delay_ms: z.number().optional(),
+        timeout_ms: z.number().optional(),
+        fallback: z.enum(['allow', 'deny']).optional(),
+      })
+      .strict(),
   })
   .strict();
 type Case = z.infer<typeof caseSchema>;
 const fileSchema = z.union([
   z.array(caseSchema),
-  z.object({ policy: z.array(z.string()), cases: z.array(caseSchema) }).strict(),
+  z
+    .object({
+      /** Policy files relative to this directory; default: policies/*.yaml. */
+      policy: z.array(z.string()).optional(),
+      /** Records (kind, then fields, unescaped) the table compiled with the default vars must contain. */
+      table: z.array(z.array(z.string()).min(1)).optional(),
+      cases: z.array(caseSchema),
+    })
+    .strict(),
 ]);
 
 /** A case made concrete: `real` cases are moved under a fresh temp dir whose directories exist. */
@@ -100,23 +122,65 @@ function prepare(c: Case): Prepared {
   return { vars: v, event, cleanup: () => rmSync(t, { recursive: true, force: true }) };
 }
 
+const header = (vars: PolicyVars, dir: string): TableHeader => ({
+  run: 1,
+  state: vars.state,
+  socket: `${vars.state}/warden.sock`,
+  events: join(dir, 'events.ndjson'),
+  stage: dir,
+  home: vars.home,
+  workspace: vars.workspace,
+  preimageMax: 1 << 20,
+  landlock: false,
+});
+
+const HOLD_RECORDS = ['trash', 'delete_delay_ms', 'ask_timeout_ms', 'bulk', 'idle_ms', 'repeat'];
+
+/** The table without WIRE.md §3 additions (settings records, the 8th rule field, `argv` rules). */
+function withoutHolds(table: string): string {
+  return table
+    .split('\n')
+    .filter((l) => !HOLD_RECORDS.includes(l.split('\t')[0] ?? ''))
+    .filter((l) => !(l.startsWith('rule\t') && l.split('\t')[5] === 'argv'))
+    .map((l) => (l.startsWith('rule\t') ? l.split('\t').slice(0, 7).join('\t') : l))
+    .join('\n');
+}
+
+/**
+ * null when warden-match understands WIRE.md §3 tables (argv rules, hold params, settings records), else why
+ * not. Probed once with a table that uses all three.
+ */
+const holdsUnsupported: string | null = (() => {
+  if (!existsSync(matcher)) return null;
+  const dir = mkdtempSync(join(tmpdir(), 'warden-probe-'));
+  try {
+    const p = join(dir, '35-probe.yaml');
+    writeFileSync(
+      p,
+      'settings: { delete_delay: 1s }\nrules:\n' +
+        '  - { id: a, why: w, match: { op: exec, command: { argv: [git, "**"] } }, decision: ask, timeout: 1s }\n',
+    );
+    const vars = { ...DEFAULT_VARS };
+    const table = join(dir, 'table');
+    writeFileSync(table, compileTable(loadPolicy([p]), vars, header(vars, dir)));
+    const r = spawnSync(matcher, [table], {
+      input: `${['exec', '/usr/bin/git', '', '/', 'git', 'status'].join('\t')}\n`,
+      encoding: 'utf8',
+    });
+    if (r.status === 0 && r.stdout === 'ask\ta\n') return null;
+    return `warden-match predates WIRE.md §3 (argv rules / hold params / settings): ${(r.stderr || r.stdout).trim()}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+})();
+
 /** Runs warden-match on `events` with the table for (policy, vars); returns `decision\trule` per event. */
 function runMatcher(policy: Policy, vars: PolicyVars, events: PolicyEvent[]): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'warden-match-'));
   try {
     const table = join(dir, 'table');
-    const header = {
-      run: 1,
-      state: vars.state,
-      socket: `${vars.state}/warden.sock`,
-      events: join(dir, 'events.ndjson'),
-      stage: dir,
-      home: vars.home,
-      workspace: vars.workspace,
-      preimageMax: 1 << 20,
-      landlock: false,
-    };
-    writeFileSync(table, compileTable(policy, vars, header));
+    const text = compileTable(policy, vars, header(vars, dir));
+    writeFileSync(table, holdsUnsupported === null ? text : withoutHolds(text));
     const input = events
       .map((e) =>
         [e.op, e.path ?? '', e.path2 ?? '', e.cwd ?? '', ...(e.argv ?? [])].map(escapeField).join('\t'),
@@ -141,27 +205,60 @@ for (const name of readdirSync(casesDir)
   .sort()) {
   const spec = fileSchema.parse(parse(readFileSync(join(casesDir, name), 'utf8')));
   const cases = Array.isArray(spec) ? spec : spec.cases;
-  const policy = Array.isArray(spec) ? defaultPolicy : loadPolicy(spec.policy.map((p) => join(casesDir, p)));
+  const policy =
+    Array.isArray(spec) || !spec.policy
+      ? defaultPolicy
+      : loadPolicy(spec.policy.map((p) => join(casesDir, p)));
 
   for (const c of cases) {
     test(`policy-cases/${name}: ${c.note} [ts]`, () => {
       const p = prepare(c);
       try {
         const d = evaluate(policy, p.vars, p.event);
-        assert.deepEqual({ decision: d.decision, rule: d.ruleId }, c.want);
+        const { delay_ms, timeout_ms, fallback, ...want } = c.want;
+        assert.deepEqual({ decision: d.decision, rule: d.ruleId }, want);
+        if (delay_ms !== undefined) assert.equal(d.delayMs, delay_ms, 'delayMs');
+        if (timeout_ms !== undefined) assert.equal(d.timeoutMs, timeout_ms, 'timeoutMs');
+        if (fallback !== undefined) assert.equal(d.fallback, fallback, 'fallback');
       } finally {
         p.cleanup();
       }
     });
   }
 
+  const records = Array.isArray(spec) ? undefined : spec.table;
+  if (records)
+    test(`policy-cases/${name}: the compiled table has the listed records`, () => {
+      const text = compileTable(policy, DEFAULT_VARS, header(DEFAULT_VARS, '/nonexistent'));
+      const have = text
+        .trimEnd()
+        .split('\n')
+        .filter((l) => !l.startsWith('#'))
+        .map((l) => {
+          const { kind, fields } = parseTableLine(l);
+          return JSON.stringify([kind, ...fields]);
+        });
+      for (const r of records) assert.ok(have.includes(JSON.stringify(r)), `missing ${JSON.stringify(r)}`);
+    });
+
+  // Cases a table without §3 additions cannot decide the way the full table would.
+  const hasArgvRules = policy.rules.some((r) => r.argvs.length > 0);
+  const needsHolds = (c: Case) => hasArgvRules && c.event.op === 'exec' && (c.event.argv?.length ?? 0) > 0;
+  const runnable = holdsUnsupported === null ? cases : cases.filter((c) => !needsHolds(c));
+  const deferred = holdsUnsupported === null ? [] : cases.filter(needsHolds);
+
+  if (deferred.length > 0)
+    test(`policy-cases/${name}: C matcher agrees on ${deferred.length} argv case(s)`, (t) =>
+      t.skip(`${holdsUnsupported} (make -C helper/linux once it supports them)`));
+
   test(`policy-cases/${name}: C matcher agrees`, (t) => {
     if (!existsSync(matcher))
       return t.skip(`warden-match not built: ${matcher} is missing (make -C helper/linux)`);
+    if (runnable.length === 0) return t.skip('every case here needs argv rules in the C matcher');
     const failures: string[] = [];
     // Cases sharing vars share one table and one matcher process; real cases each get their own temp dir.
     const groups = new Map<string, { p: Prepared; c: Case }[]>();
-    for (const c of cases) {
+    for (const c of runnable) {
       const p = prepare(c);
       const key = c.real ? `real:${groups.size}` : JSON.stringify(p.vars);
       groups.set(key, [...(groups.get(key) ?? []), { p, c }]);

@@ -9,6 +9,7 @@ import {
   deriveWall,
   evaluate,
   loadPolicy,
+  ruleParams,
   type PolicyVars,
   type TableHeader,
 } from '../../core/policy/index.js';
@@ -63,7 +64,7 @@ test('the wall: literal and P/** allow roots of write-type ops, deduplicated, ne
 });
 
 test('the default policy wall holds the workspace, tmp, devices and agent state, not ~ or /', () => {
-  const files = ['00-hard-deny', '10-protected', '30-delete', '90-default'].map((b) =>
+  const files = ['00-hard-deny', '10-protected', '30-delete', '35-commands', '90-default'].map((b) =>
     join('policies', `${b}.yaml`),
   );
   const wall = deriveWall(loadPolicy(files), vars);
@@ -72,13 +73,15 @@ test('the default policy wall holds the workspace, tmp, devices and agent state,
   assert.ok(!wall.includes('/') && !wall.includes('/w/home') && !wall.some((w) => w.startsWith('/proc')));
 });
 
-test('compileTable: header order, rules in order with expanded patterns, daemon-only and pending rules left out', () => {
+test('compileTable: header order, hold settings, rules in order with expanded patterns and params, daemon-only and pending rules left out', () => {
   const p = policyOf(
-    'rules:\n' +
+    'settings: { delete_delay: 750ms, bulk: { count: 9, window: 2s } }\nrules:\n' +
       r('tree-rule', 'deny', '[exec]', []).replace('path: []', "tree: ['~', '${workspace}/..']") +
       r('two', 'steer', '[write, message]', ['/a/{b,c}']) +
       r('msg-only', 'deny', '[message, mcp_call]', ['/m/**']) +
-      '  - id: pending\n    why: w\n    match: { op: exec, command: { argv: [git, push] } }\n    decision: deny\n' +
+      '  - id: pending\n    why: w\n    match: { op: connect, host: [example.com] }\n    decision: deny\n' +
+      '  - id: cmd\n    why: w\n    match: { op: exec, command: { argv: [[git, push, "**"], [x]] } }\n' +
+      '    decision: ask\n    timeout: 90s\n    fallback: allow\n' +
       r('all', 'delay', "'*'", ['**']).replace('decision: delay', 'decision: delay\n    delay: 2s'),
   );
   const lines = compileTable(p, vars, header(vars, false)).trimEnd().split('\n');
@@ -86,11 +89,19 @@ test('compileTable: header order, rules in order with expanded patterns, daemon-
   assert.deepEqual(
     records.map((x) => x.kind),
     ['warden-table', 'run', 'state', 'socket', 'events', 'stage', 'home', 'workspace', 'preimage_max'].concat(
-      ['wall_deny_read', 'rule', 'rule', 'rule', 'rule', 'rule', 'landlock'],
+      ['trash', 'delete_delay_ms', 'ask_timeout_ms', 'bulk', 'idle_ms', 'repeat'],
+      ['wall_deny_read', 'rule', 'rule', 'rule', 'rule', 'rule', 'rule', 'rule', 'landlock'],
     ),
   );
   assert.deepEqual(records[0]!.fields, ['1']);
-  assert.deepEqual(records[9]!.fields, [vars.state]);
+  const get = (k: string) => records.find((x) => x.kind === k)!.fields;
+  assert.deepEqual(get('trash'), [`${vars.state}/trash/7`]);
+  assert.deepEqual(get('delete_delay_ms'), ['750']);
+  assert.deepEqual(get('ask_timeout_ms'), ['300000']);
+  assert.deepEqual(get('bulk'), ['9', '2000']);
+  assert.deepEqual(get('idle_ms'), ['5000']);
+  assert.deepEqual(get('repeat'), ['5']);
+  assert.deepEqual(get('wall_deny_read'), [vars.state]);
   assert.deepEqual(
     records.filter((x) => x.kind === 'rule').map((x) => x.fields.join(' ')),
     [
@@ -98,10 +109,26 @@ test('compileTable: header order, rules in order with expanded patterns, daemon-
       'tree-rule 50-p deny exec tree /w',
       'two 50-p steer write path /a/b',
       'two 50-p steer write path /a/c',
-      'all 50-p delay * path /**',
+      'cmd 50-p ask exec argv git\x1fpush\x1f** timeout=90000,fallback=allow',
+      'cmd 50-p ask exec argv x timeout=90000,fallback=allow',
+      'all 50-p delay * path /** delay=2000',
     ].map((s) => s.replace(/50-p/, records.find((x) => x.kind === 'rule')!.fields[1]!)),
   );
+  // On the wire the argv separator is escaped, so a rule line stays one line with 8 TAB-separated fields.
+  const argvLine = lines.find((l) => l.startsWith('rule\tcmd\t'))!;
+  assert.match(argvLine, /\tgit\\x1fpush\\x1f\*\*\ttimeout=90000,fallback=allow$/);
+  assert.equal(argvLine.split('\t').length, 8);
   assert.deepEqual(records.at(-1), { kind: 'landlock', fields: ['off'] });
+  // An explicit trash dir wins over the default.
+  const t = compileTable(p, vars, { ...header(vars), trash: '/elsewhere/trash' });
+  assert.match(t, /^trash\t\/elsewhere\/trash$/m);
+});
+
+test('ruleParams: only the params a rule sets, in the order delay, timeout, fallback', () => {
+  assert.equal(ruleParams({}), null);
+  assert.equal(ruleParams({ delayMs: 500 }), 'delay=500');
+  assert.equal(ruleParams({ timeoutMs: 60000, fallback: 'deny' }), 'timeout=60000,fallback=deny');
+  assert.equal(ruleParams({ fallback: 'allow' }), 'fallback=allow');
 });
 
 test('field escaping: backslash, TAB, newline, other controls; round trip', () => {
@@ -132,7 +159,7 @@ test('a table compiled for paths with tabs, newlines and spaces round-trips and 
   const p = policyOf('rules:\n' + r('ws', 'allow', "'*'", ['${workspace}/**', '~/.cache/**']));
   const text = compileTable(p, odd, header(odd));
   const lines = text.trimEnd().split('\n');
-  assert.ok(lines.every((l) => !l.includes('\r')) && lines.length === 16, text);
+  assert.ok(lines.every((l) => !l.includes('\r')) && lines.length === 22, text);
   const rec = lines.filter((l) => !l.startsWith('#')).map((l) => parseTableLine(l));
   const get = (k: string) => rec.filter((x) => x.kind === k).map((x) => x.fields);
   assert.deepEqual(get('workspace'), [[odd.workspace]]);

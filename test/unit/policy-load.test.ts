@@ -1,4 +1,5 @@
-// Loading policy files: positions of schema, glob, YAML and duplicate-id errors; band order; the default policy.
+// Loading policy files: positions of schema, glob, argv, settings, YAML and duplicate-id errors; band order;
+// settings merging and durations; the default policy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -7,9 +8,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   checkPolicyFiles,
+  DEFAULT_SETTINGS,
   formatIssue,
   loadPolicy,
+  parseDuration,
   PolicyError,
+  policySettings,
   ruleSummary,
 } from '../../core/policy/index.js';
 
@@ -120,20 +124,109 @@ test('checkPolicyFiles never throws and reports every file', () => {
   assert.match(issues[0]!.message, /cannot read/);
 });
 
-test('pending matchers (command, host, agent) parse and show in the summary', () => {
+test('command matchers load as argv alternatives; host/agent stay pending; all show in the summary', () => {
   const f = file(
     '70-p.yaml',
-    `rules:\n${rule('push', '', "op: exec\n      command: { argv: [git, push, '**'] }")}`,
+    `rules:\n${rule('push', '', "op: exec\n      command: { argv: [git, push, '**'] }")}` +
+      rule('two', '', "op: exec\n      command: { argv: [[a, '**'], [b]] }") +
+      rule('net', '', 'op: connect\n      host: [example.com]'),
   );
   const p = loadPolicy([f]);
-  assert.deepEqual(p.rules[0]!.pending, ['command']);
+  assert.deepEqual(p.rules[0]!.pending, []);
+  assert.deepEqual(p.rules[0]!.argvs, [['git', 'push', '**']]);
+  assert.deepEqual(p.rules[1]!.argvs, [['a', '**'], ['b']]);
+  assert.deepEqual(p.rules[2]!.pending, ['host']);
   assert.deepEqual(ruleSummary(p)[0], {
     id: 'push',
     band: '70-p',
     decision: 'deny',
     ops: ['exec'],
-    patterns: ['command(pending):git push **'],
+    patterns: ['argv:git push **'],
   });
+  assert.deepEqual(ruleSummary(p)[2]!.patterns, ['host(pending):example.com']);
+});
+
+test('argv pattern errors are reported at the element (flat and nested lists)', () => {
+  const i = one(`rules:\n${rule('x', '', "op: exec\n      command: { argv: [git, 'a**b'] }")}`);
+  assert.deepEqual([i.line, i.column], [6, 30]);
+  assert.match(i.message, /command argv \*\* must be a whole argv element/);
+  const j = one(
+    `rules:\n${rule('x', '', "op: exec\n      command:\n        argv:\n          - [git]\n          - [git, '[ab']")}`,
+  );
+  assert.deepEqual([j.line, j.column], [9, 19]);
+  assert.match(j.message, /unclosed \[/);
+  const k = one(`rules:\n${rule('x', '', "op: exec\n      command: { argv: [git, ''] }")}`);
+  assert.match(k.message, /cannot be empty/);
+});
+
+test('command matchers need op exec alone', () => {
+  const i = one(`rules:\n${rule('x', '', 'op: [exec, write]\n      command: { argv: [git] }')}`);
+  assert.deepEqual([i.line, i.column], [5, 11]);
+  assert.match(i.message, /command matchers apply only to op exec/);
+  assert.match(
+    one(`rules:\n${rule('x', '', "op: '*'\n      command: { argv: [git] }")}`).message,
+    /only to op exec/,
+  );
+});
+
+test('hold params: fallback is allow|deny and only with ask; delay only with delay', () => {
+  const ask = (extra: string) => `rules:\n${rule('x', extra).replace('decision: deny', 'decision: ask')}`;
+  assert.deepEqual(issuesOf(ask('    timeout: 90s\n    fallback: allow\n')), []);
+  const i = one(ask('    fallback: steer\n'));
+  assert.deepEqual([i.line, i.column], [8, 15]);
+  const j = one(ask('    delay: 2s\n'));
+  assert.match(j.message, /delay is only valid with decision: delay/);
+  const k = one(ask('    timeout: 5 minutes\n'));
+  assert.deepEqual(
+    [k.line, k.column, k.message.split(' (')[0]],
+    [8, 14, 'expected a duration like 500ms, 2s, 5m or 1h'],
+  );
+});
+
+test('settings: positions of bad values and unknown keys', () => {
+  const i = one(`settings:\n  delete_delay: 2 s\nrules: []\n`);
+  assert.deepEqual([i.line, i.column], [2, 17]);
+  assert.match(i.message, /duration.*settings\.delete_delay/);
+  const j = one(`settings:\n  bulk: { count: 0, window: 10s }\n`);
+  assert.deepEqual([j.line, j.column], [2, 18]);
+  const k = one(`settings:\n  repeat: 5\n  idle: 5s\n`);
+  assert.deepEqual([k.line, k.column, k.message], [3, 3, 'unknown key "idle"']);
+  const l = one(`settings:\n  bulk: { count: 5 }\n`);
+  assert.equal(l.line, 2);
+});
+
+test('settings merge in band order, key by key; policySettings fills the defaults', () => {
+  const a = file('20-a.yaml', 'settings: { delete_delay: 1s, bulk: { count: 10, window: 1s }, repeat: 3 }\n');
+  const b = file('60-b.yaml', 'settings: { delete_delay: 750ms, repeat: 0 }\nrules: []\n');
+  const c = file('40-c.yaml', `settings: { ask_timeout: 1h }\nrules:\n${rule('c')}`);
+  const p = loadPolicy([b, a, c]);
+  assert.deepEqual(p.settings, {
+    deleteDelayMs: 750,
+    bulk: { count: 10, windowMs: 1000 },
+    repeat: 0,
+    askTimeoutMs: 3_600_000,
+  });
+  assert.deepEqual(policySettings(p), {
+    deleteDelayMs: 750,
+    askTimeoutMs: 3_600_000,
+    bulk: { count: 10, windowMs: 1000 },
+    idleMs: 5000,
+    repeat: 0,
+  });
+  assert.deepEqual(policySettings(loadPolicy([file('50-none.yaml', `rules:\n${rule('n')}`)])), {
+    ...DEFAULT_SETTINGS,
+    bulk: { ...DEFAULT_SETTINGS.bulk },
+  });
+});
+
+test('parseDuration: ms, s, m, h; anything else is null', () => {
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('2s'), 2000);
+  assert.equal(parseDuration('5m'), 300_000);
+  assert.equal(parseDuration('1h'), 3_600_000);
+  assert.equal(parseDuration('0s'), 0);
+  for (const bad of ['', '2', 's', '2 s', '1.5s', '-1s', '2S', '2sec', '1d', ' 2s', '99999999999999999999h'])
+    assert.equal(parseDuration(bad), null, bad);
 });
 
 test('the default policy is valid', () => {
