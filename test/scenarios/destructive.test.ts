@@ -196,7 +196,7 @@ describe('destructive commands are journaled and rolled back byte for byte', () 
     ]);
     const del = eventsOf(log, 'delete')[0]!;
     assert.equal(del.path, join(sb.ws, 'argv', 'a.txt'));
-    assert.equal(del.ruleId, 'allow-workspace');
+    assert.equal(del.ruleId, 'delay-workspace-delete');
     assert.equal(readFileSync(join(sb.ws, 'argv', 'a.txt'), 'utf8'), 'a');
   });
 });

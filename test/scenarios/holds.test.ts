@@ -188,21 +188,42 @@ describe('holds', () => {
 
   test('an agent cannot approve its own hold', async () => {
     files(join(sb.ws, 'self'), 3);
-    // The agent tries the API through the CLI (WARDEN_STATE points at the real state dir): listing holds and
-    // approving must both fail, since the socket and the state dir are out of its reach.
+    // A person must answer deletes under self/ (an ask that waits 60 s, then denies).
+    const policy = join(sb.root, '20-ask-self.yaml');
+    writeFileSync(
+      policy,
+      [
+        'rules:',
+        '  - id: ask-self',
+        '    why: test rule',
+        '    match: { op: [delete], path: ["${workspace}/self/**"] }',
+        '    decision: ask',
+        '    timeout: 60s',
+        '    fallback: deny',
+        '',
+      ].join('\n'),
+    );
+    // The agent then tries the API through the CLI (WARDEN_STATE points at the real state dir): listing
+    // holds and approving must both fail, since the socket and the state dir are out of its reach.
+    const w = `${process.execPath} ${wardenBin}`;
     const script =
-      'rm -rf self & sleep 1; warden pending --json; echo "pending exit $?" > approve.txt; ' +
-      'for r in 1 2 3 4 5 6 7 8 9 10; do warden approve $r-1; done; echo "approve exit $?" >> approve.txt; wait';
-    const run = startRun(sb, ['sh', '-c', script.replace(/warden /g, `${process.execPath} ${wardenBin} `)]);
-    const h = await waitForHold(sb, (x) => x.op === 'delete');
-    const { out } = await (async () => {
-      await sleep(2500);
-      warden(sb, ['cancel', h.id]);
-      return run.done;
-    })();
+      `rm -rf self & sleep 1; ${w} pending --json; echo "pending exit $?" > approve.txt; ` +
+      `for r in 1 2 3 4 5 6 7 8 9 10; do ${w} approve $r-1; done; echo "approve exit $?" >> approve.txt; ` +
+      'touch agent-done; wait';
+    const run = startRun(sb, ['sh', '-c', script], ['--policy', policy]);
+    const h = await waitForHold(sb, (x) => x.rule === 'ask-self');
+    for (let i = 0; i < 300 && !existsSync(join(sb.ws, 'agent-done')); i++) await sleep(100);
+    assert.ok(existsSync(join(sb.ws, 'agent-done')), 'the agent finished its attempts');
+    const still = JSON.parse(warden(sb, ['pending', '--json']).stdout) as PendingHold[];
+    assert.ok(
+      still.some((x) => x.id === h.id),
+      'the hold is still waiting for a person',
+    );
+    assert.equal(warden(sb, ['deny', h.id]).status, 0);
+    const { out } = await run.done;
     const said = readFileSync(join(sb.ws, 'approve.txt'), 'utf8');
     assert.match(said, /pending exit [1-9]/, out);
     assert.match(said, /approve exit [1-9]/, out);
-    assert.equal(readdirSync(join(sb.ws, 'self')).length, 3, 'the hold was not approved by the agent');
+    assert.equal(readdirSync(join(sb.ws, 'self')).length, 3, 'nothing was deleted');
   });
 });
