@@ -54,6 +54,8 @@ export default tseslint.config(
         URL: 'readonly',
         Buffer: 'readonly',
         setTimeout: 'readonly',
+        performance: 'readonly',
+        fetch: 'readonly',
       },
     },
   },

@@ -42,7 +42,19 @@ function time(argv, cwd) {
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
   return ms;
 }
-const guarded = (argv) => [process.execPath, warden, 'run', '-q', '--workspace', ws, '--', ...argv];
+const noHolds = join(repo, 'bench', 'no-holds.yaml');
+const guarded = (argv) => [
+  process.execPath,
+  warden,
+  'run',
+  '-q',
+  '--workspace',
+  ws,
+  '--policy',
+  noHolds,
+  '--',
+  ...argv,
+];
 
 // The supervisor alone (no CLI, no daemon): a run table compiled by the daemon for this workspace, with its
 // event log pointed at a scratch file. This separates the syscall-layer cost from warden run's fixed start-up.
