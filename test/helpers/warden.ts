@@ -3,7 +3,7 @@
  * dir) under `scratchBase()` — deliberately not under /tmp, which the default policy lets agents write —
  * and a function that runs the real `bin/warden.js` in it with argv arrays (never a shell string).
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
@@ -153,4 +153,33 @@ export async function startApprover(
       void client.call('holds.decide', { id: p.hold.id, decision, scope: 'once' }).catch(() => {});
   });
   return { holds, stop: () => client.close() };
+}
+
+/**
+ * Runs `warden ARGS…` asynchronously (so the test process can answer holds or kill things meanwhile) with
+ * prompting off. Resolves with the exit code and the combined output; kills it and rejects after `timeoutMs`.
+ */
+export function wardenAsync(
+  sb: Sandbox,
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [wardenBin, ...args], {
+    cwd: opts.cwd ?? sb.ws,
+    env: { ...sb.env, WARDEN_NO_PROMPT: '1' },
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const ms = opts.timeoutMs ?? 120_000;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`warden ${args.join(' ')} did not end within ${ms} ms: ${output}`));
+    }, ms);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
 }

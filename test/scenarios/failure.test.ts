@@ -5,7 +5,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -14,34 +14,19 @@ import {
   guarded,
   runLog,
   warden,
+  wardenAsync,
   wardenBin,
   type Sandbox,
 } from '../helpers/warden.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts `warden run` asynchronously; resolves with its exit status when it ends (or rejects after `ms`). */
-function guardedAsync(
-  sb: Sandbox,
-  cmd: string[],
-  ms = 60_000,
-): { done: Promise<{ code: number | null; stderr: string }> } {
-  const child = spawn(process.execPath, [wardenBin, 'run', '--workspace', sb.ws, '--', ...cmd], {
-    cwd: sb.ws,
-    env: sb.env,
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`warden run did not end within ${ms} ms: ${stderr}`));
-    }, ms);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
+/** Starts `warden run` in the workspace asynchronously; `done` resolves when it ends (rejects after `ms`). */
+function guardedAsync(sb: Sandbox, cmd: string[], ms = 60_000) {
+  const done = wardenAsync(sb, ['run', '--workspace', sb.ws, '--', ...cmd], { timeoutMs: ms }).then((r) => ({
+    code: r.code,
+    stderr: r.output,
+  }));
   return { done };
 }
 

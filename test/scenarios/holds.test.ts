@@ -6,10 +6,17 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeSandbox, destroySandbox, runLog, warden, wardenBin, type Sandbox } from '../helpers/warden.js';
+import {
+  makeSandbox,
+  destroySandbox,
+  runLog,
+  warden,
+  wardenAsync,
+  wardenBin,
+  type Sandbox,
+} from '../helpers/warden.js';
 import { gitRepo, randomBytes } from './fixtures.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,23 +35,10 @@ interface PendingHold {
 
 /** Starts `warden run` in the background; resolves with its exit code and output when it ends. */
 function startRun(sb: Sandbox, cmd: string[], extra: string[] = [], cwd = sb.ws) {
-  const child = spawn(process.execPath, [wardenBin, 'run', '--workspace', sb.ws, ...extra, '--', ...cmd], {
-    cwd,
-    env: { ...sb.env, WARDEN_NO_PROMPT: '1' },
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`warden run did not end in time: ${out}`));
-    }, 120_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
+  const done = wardenAsync(sb, ['run', '--workspace', sb.ws, ...extra, '--', ...cmd], { cwd }).then((r) => ({
+    code: r.code,
+    out: r.output,
+  }));
   return { done };
 }
 

@@ -5,12 +5,11 @@
  * are returned so a scenario can assert what was held.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hold } from '../../core/api/contract.js';
 import { hashTree, diffTrees } from '../helpers/tree.js';
-import { runLog, startApprover, warden, wardenBin, type Sandbox } from '../helpers/warden.js';
+import { runLog, startApprover, warden, wardenAsync, type Sandbox } from '../helpers/warden.js';
 
 export interface RoundTrip {
   /** Parsed `warden log --json` of the guarded run. */
@@ -22,30 +21,14 @@ export interface RoundTrip {
   holds: Hold[];
 }
 
-/** Runs `warden run --workspace DIR -- CMD…` asynchronously (so an in-process approver can answer holds). */
+/** Runs `warden run --workspace DIR -- CMD…` in DIR asynchronously (so an in-process approver can answer holds). */
 export function guardedAsync(
   sb: Sandbox,
   dir: string,
   cmd: string[],
   timeoutMs = 120_000,
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [wardenBin, 'run', '--workspace', dir, '--', ...cmd], {
-    cwd: dir,
-    env: { ...sb.env, WARDEN_NO_PROMPT: '1' },
-  });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`warden run did not end within ${timeoutMs} ms: ${output}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+  return wardenAsync(sb, ['run', '--workspace', dir, '--', ...cmd], { cwd: dir, timeoutMs });
 }
 
 /**
