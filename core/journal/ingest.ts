@@ -52,7 +52,10 @@ function storePreimage(
 ) {
   const kind = ev.pre?.kind;
   if (kind !== 'link' && kind !== 'copy') return null;
-  const staged = join(stageDir, String(ev.seq));
+  // A steered delete (WIRE.md §3) moved the file into the run's trash instead of staging a link: the trash
+  // file is its pre-image, taken into the blob store like a stage file.
+  const trash = (ev.pre as { trash?: unknown } | null)?.trash;
+  const staged = typeof trash === 'string' && trash.startsWith('/') ? trash : join(stageDir, String(ev.seq));
   try {
     const sha = blobs.putStaged(staged).sha;
     done.push(staged);

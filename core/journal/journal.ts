@@ -283,7 +283,7 @@ export class Journal {
   runSummary(runId: number): RunSummary {
     return this.q(
       `SELECT count(*) AS events,
-          coalesce(sum(decision <> 'allow'), 0) AS denied,
+          coalesce(sum(decision = 'deny'), 0) AS denied,
           coalesce(sum(pre_sha IS NOT NULL), 0) AS preimages,
           coalesce(sum(decision = 'allow' AND errno = 0 AND
             (op = 'connect' OR json_extract(pre, '$.kind') = 'toolarge')), 0) AS irreversible

@@ -76,7 +76,7 @@ function entryOf(e: EventRow): string | undefined {
 export function runLedger(journal: Journal, runId: number): LedgerEntry[] {
   const out: LedgerEntry[] = [];
   for (const e of journal.events(runId)) {
-    if (e.errno !== 0 || e.decision !== 'allow') continue;
+    if (e.errno !== 0 || e.decision !== 'allow') continue; // steered: in the trash, reversible
     const why = entryOf(e);
     if (!why) continue;
     const cmd = e.op === 'exec' && e.argv ? ` (${e.argv.join(' ')})` : '';

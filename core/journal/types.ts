@@ -74,3 +74,8 @@ export interface RollbackRow {
   result: unknown;
   status: string;
 }
+
+/** Whether an event's decision let the op (or its steered replacement) happen: `allow` or `steer`. */
+export function tookEffect(decision: string): boolean {
+  return decision === 'allow' || decision === 'steer';
+}

@@ -15,6 +15,7 @@ import type { EventRow, Journal } from '../journal/journal.js';
 import type { FsPath } from '../wire/events.js';
 import * as P from './fspath.js';
 import type { PlanConflict, PlanStep } from './plan.js';
+import { tookEffect } from '../journal/types.js';
 
 const RENAME_EXCHANGE = 2;
 /** Slack for the end time (ms): the helper's timestamps are truncated to milliseconds. */
@@ -40,7 +41,7 @@ export function finalStates(events: EventRow[]): Map<string, Left> {
   const m = new Map<string, Left>();
   const set = (p: FsPath, exists: boolean, kind: Kind) => m.set(P.pathKey(p), { exists, kind, path: p });
   for (const e of events) {
-    if (e.errno !== 0 || e.decision !== 'allow' || e.path === null) continue;
+    if (e.errno !== 0 || !tookEffect(e.decision) || e.path === null) continue;
     const p = e.path;
     switch (e.op) {
       case 'create':

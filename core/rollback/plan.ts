@@ -3,6 +3,7 @@ import picomatch from 'picomatch';
 import type { EventRow, Journal } from '../journal/journal.js';
 import type { FsPath, Pre } from '../wire/events.js';
 import { findConflicts } from './conflicts.js';
+import { tookEffect } from '../journal/types.js';
 
 /**
  * What a step restores besides bytes. Times are [seconds, nanoseconds]; `target` is a symlink target
@@ -180,7 +181,7 @@ export function planRollback(journal: Journal, runId: number, o: PlanOptions = {
   if (first < 0) first = all.length;
   for (let i = all.length - 1; i >= first; i--) {
     const e = all[i] as EventRow;
-    if (e.errno !== 0 || e.decision !== 'allow' || e.path === null) continue;
+    if (e.errno !== 0 || !tookEffect(e.decision) || e.path === null) continue;
     if (match && !match(displayPath(e.path)) && !(e.path2 !== null && match(displayPath(e.path2)))) continue;
     for (const s of invert(e))
       (s.action === 'irreversible' ? irreversible : steps).push({ seq: e.seq, ...s });

@@ -180,6 +180,25 @@ describe('holds', () => {
     assert.equal((inner.out.match(/same/g) ?? []).length, 8);
   });
 
+  test('steer: a delete becomes a move into the trash, and the rollback brings the file back', async () => {
+    mkdirSync(join(sb.ws, 'st'), { recursive: true });
+    writeFileSync(join(sb.ws, 'st', 'a.txt'), 'keep me\n');
+    const policy = join(sb.root, '20-steer.yaml');
+    writeFileSync(
+      policy,
+      'rules:\n  - id: steer-st\n    why: test\n    match: { op: [delete], path: ["${workspace}/st/**"] }\n    decision: steer\n',
+    );
+    const { code, out } = await startRun(sb, ['rm', 'st/a.txt'], ['--policy', policy]).done;
+    assert.equal(code, 0, out);
+    assert.equal(existsSync(join(sb.ws, 'st', 'a.txt')), false, 'the agent sees its delete succeed');
+    const ev = runLog(sb).events.find((e) => e.op === 'delete');
+    assert.equal(ev?.decision, 'steer');
+    assert.match(out, /0 denied/, 'a steered delete is not counted as denied');
+    const rb = warden(sb, ['rollback', '--run', 'last', '--yes']);
+    assert.equal(rb.status, 0, rb.stderr);
+    assert.equal(readFileSync(join(sb.ws, 'st', 'a.txt'), 'utf8'), 'keep me\n');
+  });
+
   test('an agent cannot approve its own hold', async () => {
     files(join(sb.ws, 'self'), 3);
     // A person must answer deletes under self/ (an ask that waits 60 s, then denies).
