@@ -1,12 +1,14 @@
 /**
  * One HTTP request of the local API: `POST /api/<method>` with that method's params as a JSON body, parsed
  * with the contract's schema before anything is dispatched, answered `{ok:true,result}` or
- * `{ok:false,error:{code,message}}` with a fitting status. `GET /api/health` needs no token.
+ * `{ok:false,error:{code,message}}` with a fitting status. `GET /api/health` needs no token, and neither do
+ * the UI's static files (GET/HEAD outside `/api/` on TCP, see http-static.ts); the Host check applies to all.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { methods, type Method } from './contract.js';
 import { checkSite, checkToken, bearerOf, pathOf, type Refusal, type Transport } from './http-guard.js';
 import { WardenError, errorMessage } from '../util/errors.js';
+import { serveStatic } from './http-static.js';
 
 /** Path of the WebSocket endpoint (served by the upgrade handler, not here). */
 export const EVENTS_PATH = '/api/events';
@@ -29,6 +31,8 @@ export interface RequestContext {
   maxBodyBytes: number;
   dispatch(method: string, params: unknown): Promise<unknown>;
   log(line: string): void;
+  /** Directory of the UI's static files served on TCP for GET/HEAD outside `/api/` (null: none). */
+  staticRoot: string | null;
 }
 
 /** True when a request announces a body (chunked, or a Content-Length other than 0). */
@@ -137,6 +141,17 @@ async function serve(ctx: RequestContext, req: IncomingMessage, res: ServerRespo
     if (site) return refuse(req, res, site);
   }
   const path = pathOf(req.url);
+  if (
+    ctx.transport === 'tcp' &&
+    ctx.staticRoot !== null &&
+    path !== null &&
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    path !== '/api' &&
+    !path.startsWith('/api/')
+  ) {
+    // The UI's files need no token: the page reads it from the URL fragment, which is never sent here.
+    return serveStatic(ctx.staticRoot, ctx.port(), path, req, res);
+  }
   if (path === '/api/health') {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return refuse(req, res, {

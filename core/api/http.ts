@@ -1,7 +1,8 @@
 /**
  * The local HTTP + WebSocket API for the desktop app, served on a unix socket (0600 in the 0700 state dir,
  * no token) and on 127.0.0.1 (bearer token created at daemon start, Host/Origin checked). Requests are
- * `POST /api/<method>` with the contract's params; pushes stream on the WebSocket `/api/events`.
+ * `POST /api/<method>` with the contract's params; pushes stream on the WebSocket `/api/events`. On TCP, GET
+ * and HEAD outside `/api/` serve the desktop UI's static files (`dist/renderer`, http-static.ts).
  * Transport only: every request is parsed with the contract before `dispatch` sees it.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -12,6 +13,7 @@ import { dirname } from 'node:path';
 import { EventsEndpoint, rejectUpgrade, type Subscribe } from './http-events.js';
 import { TOKEN_RE, type Transport } from './http-guard.js';
 import { handleRequest, type RequestContext } from './http-request.js';
+import { DEFAULT_STATIC_ROOT } from './http-static.js';
 
 export { newApiToken } from './http-guard.js';
 export type { Subscribe } from './http-events.js';
@@ -32,6 +34,8 @@ export interface HttpApiOptions {
   port?: number;
   /** Bearer token for TCP clients: 32–256 characters of [A-Za-z0-9_-] (see `newApiToken`). */
   token: string;
+  /** The UI's files, served on TCP at `/` (default `dist/renderer` of the package; null: not served). */
+  staticRoot?: string | null;
   /** Largest accepted request body (default 1 MiB). */
   maxBodyBytes?: number;
   /** WebSocket keep-alive ping period (default 30 s). */
@@ -108,6 +112,7 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
       maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       dispatch: opts.dispatch,
       log: opts.log,
+      staticRoot: opts.staticRoot === undefined ? DEFAULT_STATIC_ROOT : opts.staticRoot,
     };
     const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) =>
       handleRequest(ctx, req, res),
