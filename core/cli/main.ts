@@ -183,6 +183,7 @@ program
 
 registerHoldCommands(program, stateOption);
 registerJournalCommands(program);
+(await import('./cmd-ui.js')).registerUiCommand(program, stateOption);
 
 const policy = program.command('policy').description('check and show policies');
 policy
