@@ -119,7 +119,7 @@ export function staticTarget(path: string): StaticTarget {
 function notBuiltPage(): string {
   return [
     '<!doctype html>',
-    '<html lang="en"><head><meta charset="utf-8"><title>Warden — UI not built</title></head>',
+    '<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Warden — UI not built</title></head>',
     '<body><main><h1>Warden</h1>',
     '<p>The desktop UI has not been built in this checkout. Run <code>npm run build:renderer</code>, then reload.</p>',
     '<p>The command line works without it: <code>warden pending</code>, <code>warden log</code>, <code>warden rollback</code>.</p>',
