@@ -1,0 +1,78 @@
+import { useConnection } from '../stores/connection';
+import { useHolds } from '../stores/holds';
+import { useNav, type View } from '../stores/nav';
+import { Inbox } from '../views/Inbox';
+import { Timeline } from '../views/Timeline';
+import { Restore } from '../views/Restore';
+import { Policies } from '../views/Policies';
+import { Settings } from '../views/Settings';
+
+const NAV: { view: View; label: string }[] = [
+  { view: 'inbox', label: 'Inbox' },
+  { view: 'timeline', label: 'Timeline' },
+  { view: 'restore', label: 'Restore' },
+  { view: 'policies', label: 'Policies' },
+  { view: 'settings', label: 'Settings' },
+];
+
+export function App() {
+  const view = useNav((s) => s.view);
+  const go = useNav((s) => s.go);
+  const status = useConnection((s) => s.status);
+  const pending = useHolds((s) => s.holds.length);
+  const newest = useHolds((s) => s.holds[0]);
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <h1 className="brand">Warden</h1>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map((n) => (
+              <li key={n.view}>
+                <button
+                  type="button"
+                  data-testid={`nav-${n.view}`}
+                  aria-current={view === n.view ? 'page' : undefined}
+                  className={view === n.view ? 'active' : undefined}
+                  onClick={() => go(n.view)}
+                >
+                  {n.label}
+                  {n.view === 'inbox' && (
+                    <span
+                      className={`count${pending ? ' pending' : ''}`}
+                      data-testid="inbox-count"
+                      aria-label={`${pending} pending`}
+                    >
+                      {pending}
+                    </span>
+                  )}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <span className={`conn conn-${status}`} title={`daemon: ${status}`}>
+          {status}
+        </span>
+      </header>
+      {status === 'disconnected' && (
+        <div className="banner" role="alert" data-testid="connection-banner">
+          Warden daemon unreachable — retrying…
+        </div>
+      )}
+      <div className="sr-only" role="status" aria-live="polite" aria-atomic="true">
+        {pending > 0 && newest
+          ? `${pending} hold${pending === 1 ? '' : 's'} pending; newest ${newest.id}: ${newest.op} ${newest.path ?? newest.argv.join(' ')}`
+          : 'No holds pending'}
+      </div>
+      <main className="content">
+        {view === 'inbox' && <Inbox />}
+        {view === 'timeline' && <Timeline />}
+        {view === 'restore' && <Restore />}
+        {view === 'policies' && <Policies />}
+        {view === 'settings' && <Settings />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,88 @@
+import { create } from 'zustand';
+import type { Hold, Push } from '../../core/api/contract';
+import { api, errorText } from './api';
+import { ApiError } from '../transport/types';
+
+export type Scope = 'once' | 'burst' | 'run' | 'always';
+
+interface HoldsState {
+  /** Pending holds, newest first. */
+  holds: Hold[];
+  loading: boolean;
+  error: string | null;
+  /** Per-hold error of the last decide attempt. */
+  decideErrors: Record<string, string>;
+  /** Holds with a decide call in flight. */
+  busy: Record<string, boolean>;
+  /** Ids answered elsewhere or timed out recently, with how (for an aria-live note). */
+  lastResolved: { id: string; decision: string; by: string } | null;
+  load(): Promise<void>;
+  applyPush(p: Push): void;
+  decide(id: string, decision: 'allow' | 'deny', scope?: Scope): Promise<{ rule: string | null } | null>;
+  /** Denies every pending hold of `run`, each once. */
+  denyAllOfRun(run: number): Promise<void>;
+}
+
+const newestFirst = (a: Hold, b: Hold) => b.ts - a.ts || b.hold - a.hold;
+
+function without<T>(o: Record<string, T>, k: string): Record<string, T> {
+  if (!(k in o)) return o;
+  const c = { ...o };
+  delete c[k];
+  return c;
+}
+
+export const useHolds = create<HoldsState>((set, get) => ({
+  holds: [],
+  loading: false,
+  error: null,
+  decideErrors: {},
+  busy: {},
+  lastResolved: null,
+  load: async () => {
+    set({ loading: true });
+    try {
+      const list = await api<Hold[]>('holds.list', {});
+      set({ holds: [...list].sort(newestFirst), loading: false, error: null });
+    } catch (e) {
+      set({ loading: false, error: errorText(e) });
+    }
+  },
+  applyPush: (p) => {
+    if (p.type === 'hold.new') {
+      const rest = get().holds.filter((h) => h.id !== p.hold.id);
+      set({ holds: [p.hold, ...rest].sort(newestFirst) });
+    } else if (p.type === 'hold.resolved') {
+      set((s) => ({
+        holds: s.holds.filter((h) => h.id !== p.id),
+        busy: without(s.busy, p.id),
+        decideErrors: without(s.decideErrors, p.id),
+        lastResolved: { id: p.id, decision: p.decision, by: p.by },
+      }));
+    }
+  },
+  decide: async (id, decision, scope = 'once') => {
+    set((s) => ({ busy: { ...s.busy, [id]: true }, decideErrors: without(s.decideErrors, id) }));
+    try {
+      const r = (await api<{ rule: string | null }>('holds.decide', { id, decision, scope })) ?? {
+        rule: null,
+      };
+      set((s) => ({ holds: s.holds.filter((h) => h.id !== id), busy: without(s.busy, id) }));
+      return r;
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'no-such-hold') {
+        // Answered elsewhere or timed out meanwhile: it is no longer pending.
+        set((s) => ({ holds: s.holds.filter((h) => h.id !== id), busy: without(s.busy, id) }));
+        return null;
+      }
+      set((s) => ({ busy: without(s.busy, id), decideErrors: { ...s.decideErrors, [id]: errorText(e) } }));
+      return null;
+    }
+  },
+  denyAllOfRun: async (run) => {
+    const ids = get()
+      .holds.filter((h) => h.run === run)
+      .map((h) => h.id);
+    for (const id of ids) await get().decide(id, 'deny', 'once');
+  },
+}));
