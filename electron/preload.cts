@@ -22,11 +22,15 @@ const STATUS_CHANGED = 'warden:status-changed';
 
 type Answer = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
 
-/** Turns the main process's answer envelope into a resolved value or an Error carrying `code`. */
-function unwrap(a: Answer): unknown {
-  if (a && a.ok === true) return a.result;
-  const e = a && a.ok === false ? a.error : { code: 'ipc-error', message: 'malformed answer from the main process' };
-  throw Object.assign(new Error(e.message), { code: e.code, details: e.details });
+/**
+ * `call` resolves with the answer envelope itself, `{ok: true, result}` or `{ok: false, error: {code,
+ * message}}`, and the renderer's Electron transport unwraps it. Throwing instead would lose `error.code`:
+ * contextBridge copies a thrown Error's message only, not its custom properties (Electron docs,
+ * contextBridge "Parameter / Error / Return Type support").
+ */
+function envelope(a: unknown): Answer {
+  if (a && typeof a === 'object' && typeof (a as { ok?: unknown }).ok === 'boolean') return a as Answer;
+  return { ok: false, error: { code: 'ipc-error', message: 'malformed answer from the Warden main process' } };
 }
 
 function listen<T>(channel: string, cb: (v: T) => void): () => void {
@@ -38,14 +42,17 @@ function listen<T>(channel: string, cb: (v: T) => void): () => void {
 }
 
 const bridge: WardenBridge = {
-  call: async (method, params) => unwrap((await ipcRenderer.invoke(CALL, { method, params })) as Answer),
+  call: async (method, params) => envelope(await ipcRenderer.invoke(CALL, { method, params })),
   onPush: (cb) => listen(PUSH, cb),
   onStatus: (cb) => {
     const off = listen<Status>(STATUS_CHANGED, cb);
     // Tell a late subscriber the current status instead of leaving it at 'connecting' until the next change.
     void ipcRenderer
       .invoke(STATUS)
-      .then((a: Answer) => cb(unwrap(a) as Status))
+      .then((a: unknown) => {
+        const e = envelope(a);
+        if (e.ok && (e.result === 'connecting' || e.result === 'connected' || e.result === 'disconnected')) cb(e.result);
+      })
       .catch(() => {});
     return off;
   },

@@ -148,7 +148,8 @@ describe('desktop app against a real daemon', () => {
     assert.deepEqual(n.actions, [], 'no action buttons off macOS; a click opens the approval window');
     n.onAction(1); // as macOS would report "Deny"
     await until('decide line at the helper', () => helper.lines.length > 0);
-    assert.deepEqual(JSON.parse(helper.lines[0]!), { t: 'decide', hold: 1, decision: 'deny', scope: 'once', by: 'person' });
+    const decide = JSON.parse(helper.lines[0]!) as Record<string, unknown>;
+    assert.deepEqual([decide.t, decide.hold, decide.decision, decide.by], ['decide', 1, 'deny', 'person']);
 
     helper.sock.write(JSON.stringify({ t: 'resolved', hold: 1, decision: 'deny', by: 'person' }) + '\n');
     await until('tray leaves amber', () => shell.trayState.image !== 'amber');
