@@ -23,6 +23,18 @@ interface HoldsState {
   denyAllOfRun(run: number): Promise<void>;
 }
 
+/** Ids resolved recently (by push or by our own answer): a `holds.list` answer in flight must not revive them. */
+const resolved = new Set<string>();
+function markResolved(id: string): void {
+  resolved.add(id);
+  if (resolved.size > 1000) resolved.delete(resolved.values().next().value as string);
+}
+
+/** Forgets the resolved ids (tests reuse hold ids). */
+export function forgetResolved(): void {
+  resolved.clear();
+}
+
 const newestFirst = (a: Hold, b: Hold) => b.ts - a.ts || b.hold - a.hold;
 
 function without<T>(o: Record<string, T>, k: string): Record<string, T> {
@@ -43,7 +55,7 @@ export const useHolds = create<HoldsState>((set, get) => ({
     set({ loading: true });
     try {
       const list = await api<Hold[]>('holds.list', {});
-      set({ holds: [...list].sort(newestFirst), loading: false, error: null });
+      set({ holds: list.filter((h) => !resolved.has(h.id)).sort(newestFirst), loading: false, error: null });
     } catch (e) {
       set({ loading: false, error: errorText(e) });
     }
@@ -53,6 +65,7 @@ export const useHolds = create<HoldsState>((set, get) => ({
       const rest = get().holds.filter((h) => h.id !== p.hold.id);
       set({ holds: [p.hold, ...rest].sort(newestFirst) });
     } else if (p.type === 'hold.resolved') {
+      markResolved(p.id);
       set((s) => ({
         holds: s.holds.filter((h) => h.id !== p.id),
         busy: without(s.busy, p.id),
@@ -72,6 +85,7 @@ export const useHolds = create<HoldsState>((set, get) => ({
     } catch (e) {
       if (e instanceof ApiError && e.code === 'no-such-hold') {
         // Answered elsewhere or timed out meanwhile: it is no longer pending.
+        markResolved(id);
         set((s) => ({ holds: s.holds.filter((h) => h.id !== id), busy: without(s.busy, id) }));
         return null;
       }
@@ -83,6 +97,10 @@ export const useHolds = create<HoldsState>((set, get) => ({
     const ids = get()
       .holds.filter((h) => h.run === run)
       .map((h) => h.id);
-    for (const id of ids) await get().decide(id, 'deny', 'once');
+    for (const id of ids) {
+      // Denying one delete stops the rest of its burst: skip holds that got resolved meanwhile.
+      if (!get().holds.some((h) => h.id === id)) continue;
+      await get().decide(id, 'deny', 'once');
+    }
   },
 }));

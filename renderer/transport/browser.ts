@@ -104,6 +104,7 @@ export class BrowserTransport implements Transport {
     try {
       ws = new this.o.WebSocket(url, [`warden.${this.o.token}`]);
     } catch {
+      this.setStatus('disconnected');
       this.scheduleRetry();
       return;
     }
@@ -140,7 +141,7 @@ export class BrowserTransport implements Transport {
     this.delay = Math.min(this.delay * 2, this.o.maxDelayMs);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      if (this.status !== 'connected') this.setStatus('connecting');
+      // Stays 'disconnected' while retrying (the banner must not flicker); 'connecting' is the first attempt only.
       this.ensureSocket();
     }, wait);
   }

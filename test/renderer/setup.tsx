@@ -1,7 +1,7 @@
 // Vitest setup for the UI tests: unmount after each test and reset every store to its initial state.
 import { afterEach, beforeEach } from 'vitest';
 import { cleanup } from '@testing-library/react';
-import { useHolds } from '../../renderer/stores/holds';
+import { forgetResolved, useHolds } from '../../renderer/stores/holds';
 import { useRuns } from '../../renderer/stores/runs';
 import { useRestore } from '../../renderer/stores/restore';
 import { usePolicies } from '../../renderer/stores/policies';
@@ -16,6 +16,7 @@ beforeEach(() => {
   for (const s of stores)
     (s as { setState(v: unknown, replace: true): void }).setState(s.getInitialState(), true);
   setTransport(null);
+  forgetResolved();
   localStorage.clear();
 });
 

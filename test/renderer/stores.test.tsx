@@ -224,3 +224,32 @@ describe('policies, settings, connection', () => {
     expect(useHolds.getState().holds).toHaveLength(1);
   });
 });
+
+describe('holds store races', () => {
+  it('a holds.list answer in flight does not revive a hold resolved meanwhile', async () => {
+    let answer: (v: unknown) => void = () => {};
+    installFake().on('holds.list', () => new Promise((r) => (answer = r)));
+    const loading = useHolds.getState().load();
+    useHolds.getState().applyPush({ type: 'hold.resolved', id: '7-1', decision: 'deny', by: 'timeout' });
+    answer([makeHold({ hold: 1 }), makeHold({ hold: 2 })]);
+    await loading;
+    expect(useHolds.getState().holds.map((h) => h.id)).toEqual(['7-2']);
+  });
+
+  it('Deny all skips holds that a previous deny resolved (the rest of a burst)', async () => {
+    const t = new FakeTransport();
+    installFake();
+    const { setTransport } = await import('../../renderer/stores/api');
+    setTransport(t);
+    t.on('holds.decide', (p) => {
+      // the daemon stops the burst: the other hold resolves right away
+      if (p.id === '7-2')
+        useHolds.getState().applyPush({ type: 'hold.resolved', id: '7-1', decision: 'deny', by: 'person' });
+      return { rule: null };
+    });
+    useHolds.setState({ holds: [makeHold({ hold: 2, ts: 2 }), makeHold({ hold: 1, ts: 1 })] });
+    await useHolds.getState().denyAllOfRun(7);
+    expect(t.callsOf('holds.decide').map((p) => p.id)).toEqual(['7-2']);
+    expect(useHolds.getState().holds).toEqual([]);
+  });
+});

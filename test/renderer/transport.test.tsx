@@ -108,14 +108,14 @@ describe('browser transport', () => {
     expect(FakeSocket.all).toHaveLength(1);
     vi.advanceTimersByTime(1);
     expect(FakeSocket.all).toHaveLength(2);
-    expect(statuses.at(-1)).toBe('connecting');
+    expect(statuses.at(-1)).toBe('disconnected'); // no flicker back to 'connecting' while retrying
     FakeSocket.all[1]!.onclose!();
     vi.advanceTimersByTime(199);
     expect(FakeSocket.all).toHaveLength(2); // backoff doubled
     vi.advanceTimersByTime(1);
     expect(FakeSocket.all).toHaveLength(3);
     FakeSocket.all[2]!.onopen!();
-    expect(statuses.at(-1)).toBe('connected');
+    expect(statuses).toEqual(['connecting', 'connected', 'disconnected', 'connected']);
     t.close();
     expect(FakeSocket.all[2]!.closed).toBe(true);
   });
