@@ -49,9 +49,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Reads `status`'s answer defensively: only `helper`, `runsInProgress` and an optional `selfTest.ok`. */
 export function healthFromStatus(result: unknown): Health {
-  const r = (result ?? {}) as { helper?: unknown; runsInProgress?: unknown; selfTest?: { ok?: unknown } | null };
-  const selfTest = r.selfTest && typeof r.selfTest.ok === 'boolean' ? (r.selfTest.ok ? 'passed' : 'failed') : 'unknown';
-  const runs = Array.isArray(r.runsInProgress) ? r.runsInProgress.filter((x): x is number => Number.isInteger(x)) : [];
+  const r = (result ?? {}) as {
+    helper?: unknown;
+    runsInProgress?: unknown;
+    selfTest?: { ok?: unknown } | null;
+  };
+  const selfTest =
+    r.selfTest && typeof r.selfTest.ok === 'boolean' ? (r.selfTest.ok ? 'passed' : 'failed') : 'unknown';
+  const runs = Array.isArray(r.runsInProgress)
+    ? r.runsInProgress.filter((x): x is number => Number.isInteger(x))
+    : [];
   return { helperPresent: typeof r.helper === 'string' && r.helper !== '', selfTest, runs };
 }
 
@@ -197,7 +204,9 @@ export class DaemonLink {
         return await DaemonClient.connect(layout.socket);
       } catch (err) {
         if ((exited !== null && exited !== 0) || Date.now() > deadline) {
-          throw new Error(`no daemon socket at ${layout.socket} (see ${layout.daemonLog}): ${(err as Error).message}`);
+          throw new Error(
+            `no daemon socket at ${layout.socket} (see ${layout.daemonLog}): ${(err as Error).message}`,
+          );
         }
         await sleep(50);
       }

@@ -30,7 +30,12 @@ export const CHANNEL = {
  * `events.subscribe` would subscribe the main process's own connection (pushes reach the page via
  * `onPush` instead).
  */
-export const REFUSED_METHODS: ReadonlySet<string> = new Set(['shutdown', 'run.start', 'run.finish', 'events.subscribe']);
+export const REFUSED_METHODS: ReadonlySet<string> = new Set([
+  'shutdown',
+  'run.start',
+  'run.finish',
+  'events.subscribe',
+]);
 
 /** What the renderer sends on `warden:call`. */
 export const callRequestSchema = z
@@ -39,8 +44,7 @@ export const callRequestSchema = z
 
 /** The answer envelope on `warden:call`: errors are values, so Electron does not wrap them in its own text. */
 export type IpcAnswer =
-  | { ok: true; result: unknown }
-  | { ok: false; error: { code: string; message: string; details?: unknown } };
+  { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
 
 export interface IpcDeps {
   /** True when `webContentsId` belongs to a window this process created and still has open. */
@@ -57,8 +61,12 @@ export interface IpcDeps {
 /**
  * Null when `sender` may talk to us, else why not. Pure; exported for tests.
  */
-export function senderProblem(sender: IpcSender, deps: Pick<IpcDeps, 'isOurWindow' | 'rendererUrl'>): string | null {
-  if (!deps.isOurWindow(sender.webContentsId)) return `webContents ${sender.webContentsId} is not a Warden window`;
+export function senderProblem(
+  sender: IpcSender,
+  deps: Pick<IpcDeps, 'isOurWindow' | 'rendererUrl'>,
+): string | null {
+  if (!deps.isOurWindow(sender.webContentsId))
+    return `webContents ${sender.webContentsId} is not a Warden window`;
   if (!sender.frame) return 'the sending frame is gone';
   if (!sender.frame.isMainFrame) return 'message from a sub-frame';
   let got: URL;
@@ -90,16 +98,22 @@ export function ipcHandlers(deps: IpcDeps) {
       if (who) return rejected('ipc-forbidden', who);
       const req = callRequestSchema.safeParse(payload);
       if (!req.success) {
-        return rejected('bad-request', `warden:call wants {method, params}: ${req.error.issues[0]?.message ?? ''}`);
+        return rejected(
+          'bad-request',
+          `warden:call wants {method, params}: ${req.error.issues[0]?.message ?? ''}`,
+        );
       }
       const { method } = req.data;
-      if (!Object.hasOwn(methods, method)) return rejected('unknown-method', `unknown method ${JSON.stringify(method)}`);
+      if (!Object.hasOwn(methods, method))
+        return rejected('unknown-method', `unknown method ${JSON.stringify(method)}`);
       if (REFUSED_METHODS.has(method)) {
         return rejected('refused-method', `${method} cannot be called from the desktop app`);
       }
       const params = methods[method as Method].params.safeParse(req.data.params ?? {});
       if (!params.success) {
-        const why = params.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
+        const why = params.error.issues
+          .map((i) => `${i.path.join('.') || 'params'}: ${i.message}`)
+          .join('; ');
         return rejected('bad-params', `${method}: ${why}`);
       }
       try {
@@ -119,7 +133,8 @@ export function ipcHandlers(deps: IpcDeps) {
     async status(sender: IpcSender, payload: unknown): Promise<IpcAnswer> {
       const who = senderProblem(sender, deps);
       if (who) return rejected('ipc-forbidden', who);
-      if (payload !== undefined && payload !== null) return rejected('bad-request', 'warden:status takes no payload');
+      if (payload !== undefined && payload !== null)
+        return rejected('bad-request', 'warden:status takes no payload');
       return { ok: true, result: deps.status() };
     },
   };

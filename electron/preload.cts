@@ -20,7 +20,8 @@ const STATUS = 'warden:status';
 const PUSH = 'warden:push';
 const STATUS_CHANGED = 'warden:status-changed';
 
-type Answer = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
+type Answer =
+  { ok: true; result: unknown } | { ok: false; error: { code: string; message: string; details?: unknown } };
 
 /**
  * `call` resolves with the answer envelope itself, `{ok: true, result}` or `{ok: false, error: {code,
@@ -30,7 +31,10 @@ type Answer = { ok: true; result: unknown } | { ok: false; error: { code: string
  */
 function envelope(a: unknown): Answer {
   if (a && typeof a === 'object' && typeof (a as { ok?: unknown }).ok === 'boolean') return a as Answer;
-  return { ok: false, error: { code: 'ipc-error', message: 'malformed answer from the Warden main process' } };
+  return {
+    ok: false,
+    error: { code: 'ipc-error', message: 'malformed answer from the Warden main process' },
+  };
 }
 
 function listen<T>(channel: string, cb: (v: T) => void): () => void {
@@ -51,7 +55,8 @@ const bridge: WardenBridge = {
       .invoke(STATUS)
       .then((a: unknown) => {
         const e = envelope(a);
-        if (e.ok && (e.result === 'connecting' || e.result === 'connected' || e.result === 'disconnected')) cb(e.result);
+        if (e.ok && (e.result === 'connecting' || e.result === 'connected' || e.result === 'disconnected'))
+          cb(e.result);
       })
       .catch(() => {});
     return off;

@@ -16,7 +16,15 @@ import {
   type NativeImage,
 } from 'electron';
 import { withCsp } from './csp.js';
-import type { IpcSender, MenuItem, NavigationPolicy, Shell, TrayColour, WindowHandle, WindowSpec } from './platform.js';
+import type {
+  IpcSender,
+  MenuItem,
+  NavigationPolicy,
+  Shell,
+  TrayColour,
+  WindowHandle,
+  WindowSpec,
+} from './platform.js';
 
 const RGB: Record<TrayColour, [number, number, number]> = {
   green: [0x2e, 0xa0, 0x43],
@@ -48,7 +56,13 @@ function toTemplate(items: MenuItem[]): MenuItemConstructorOptions[] {
   return items.map((it): MenuItemConstructorOptions => {
     if (it.kind === 'separator') return { type: 'separator' };
     if (it.kind === 'checkbox') {
-      return { id: it.id, type: 'checkbox', label: it.label, checked: it.checked, click: (mi) => it.run(mi.checked) };
+      return {
+        id: it.id,
+        type: 'checkbox',
+        label: it.label,
+        checked: it.checked,
+        click: (mi) => it.run(mi.checked),
+      };
     }
     return { id: it.id, label: it.label, enabled: it.enabled, click: () => it.run() };
   });
@@ -68,7 +82,9 @@ function wrapWindow(win: BrowserWindow, policy: NavigationPolicy): WindowHandle 
   wc.on('will-attach-webview', (e) => {
     if (!policy.allowWebview()) e.preventDefault();
   });
-  wc.setWindowOpenHandler(({ url }) => (policy.allowWindowOpen(url) ? { action: 'allow' } : { action: 'deny' }));
+  wc.setWindowOpenHandler(({ url }) =>
+    policy.allowWindowOpen(url) ? { action: 'allow' } : { action: 'deny' },
+  );
   const id = wc.id;
   return {
     webContentsId: id,
@@ -151,7 +167,8 @@ export function electronShell(): Shell {
     setLoginItem: (enabled) => app.setLoginItemSettings({ openAtLogin: enabled, openAsHidden: true }),
     getLoginItem: () => app.getLoginItemSettings().openAtLogin,
     ipc: {
-      handle: (channel, handler) => ipcMain.handle(channel, (e, payload: unknown) => handler(senderOf(e), payload)),
+      handle: (channel, handler) =>
+        ipcMain.handle(channel, (e, payload: unknown) => handler(senderOf(e), payload)),
     },
     setCspHeader: (csp) => {
       const ses = session.defaultSession;

@@ -49,7 +49,12 @@ export function reduceTray(s: TrayState, input: TrayInput): TrayState {
       }
       return { ...s, connection: 'connected' };
     case 'health':
-      return { ...s, helperPresent: input.helperPresent, selfTest: input.selfTest, runs: new Set(input.runs) };
+      return {
+        ...s,
+        helperPresent: input.helperPresent,
+        selfTest: input.selfTest,
+        runs: new Set(input.runs),
+      };
     case 'holds':
       return { ...s, pending: new Map(input.holds.map((h) => [h.id, brief(h)])) };
     case 'push': {
@@ -101,19 +106,54 @@ export function trayView(s: TrayState): TrayView {
   const count = s.pending.size;
   const holds = `${count} pending hold${count === 1 ? '' : 's'}`;
   if (faults.length > 0) {
-    return { kind: 'fault', colour: 'red', count, faults, tooltip: `Warden: ${faults.join('; ')}`, title: '!' };
+    return {
+      kind: 'fault',
+      colour: 'red',
+      count,
+      faults,
+      tooltip: `Warden: ${faults.join('; ')}`,
+      title: '!',
+    };
   }
   if (count > 0) {
-    return { kind: 'pending', colour: 'amber', count, faults, tooltip: `Warden: ${holds}`, title: String(count) };
+    return {
+      kind: 'pending',
+      colour: 'amber',
+      count,
+      faults,
+      tooltip: `Warden: ${holds}`,
+      title: String(count),
+    };
   }
   if (s.connection === 'connecting') {
-    return { kind: 'idle', colour: 'grey', count, faults, tooltip: 'Warden: connecting to the daemon…', title: '' };
+    return {
+      kind: 'idle',
+      colour: 'grey',
+      count,
+      faults,
+      tooltip: 'Warden: connecting to the daemon…',
+      title: '',
+    };
   }
   if (s.runs.size > 0) {
     const runs = `${s.runs.size} run${s.runs.size === 1 ? '' : 's'}`;
-    return { kind: 'guarding', colour: 'green', count, faults, tooltip: `Warden: guarding ${runs}`, title: '' };
+    return {
+      kind: 'guarding',
+      colour: 'green',
+      count,
+      faults,
+      tooltip: `Warden: guarding ${runs}`,
+      title: '',
+    };
   }
-  return { kind: 'idle', colour: 'grey', count, faults, tooltip: 'Warden: idle, no run in progress', title: '' };
+  return {
+    kind: 'idle',
+    colour: 'grey',
+    count,
+    faults,
+    tooltip: 'Warden: idle, no run in progress',
+    title: '',
+  };
 }
 
 export interface TrayActions {
@@ -144,7 +184,13 @@ export function trayMenu(view: TrayView, startAtLogin: boolean, act: TrayActions
   }
   if (view.faults.length > 0) items.push({ kind: 'separator' });
   items.push(
-    { kind: 'checkbox', id: 'login', label: 'Start at login', checked: startAtLogin, run: act.setStartAtLogin },
+    {
+      kind: 'checkbox',
+      id: 'login',
+      label: 'Start at login',
+      checked: startAtLogin,
+      run: act.setStartAtLogin,
+    },
     { kind: 'separator' },
     { kind: 'action', id: 'quit', label: 'Quit', enabled: true, run: act.quit },
   );

@@ -104,7 +104,10 @@ export class Windows {
   /** Shows and focuses the main window, creating it on first use. */
   async showMain(): Promise<WindowHandle> {
     if (!this.main || this.main.isDestroyed()) {
-      const w = this.track(this.shell.createWindow(mainWindowSpec(this.paths), lockedDown), () => (this.main = null));
+      const w = this.track(
+        this.shell.createWindow(mainWindowSpec(this.paths), lockedDown),
+        () => (this.main = null),
+      );
       this.main = w;
       await w.loadFile(this.paths.rendererHtml);
     }

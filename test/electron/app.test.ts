@@ -18,7 +18,10 @@ import { CHANNEL } from '../../electron/ipc.js';
 import { APPROVAL_HASH } from '../../electron/windows.js';
 import { FakeShell, type FakeWindow } from './fake-shell.js';
 
-const paths = { rendererHtml: '/opt/warden app/dist/renderer/index.html', preload: '/opt/warden app/dist/electron/preload.cjs' };
+const paths = {
+  rendererHtml: '/opt/warden app/dist/renderer/index.html',
+  preload: '/opt/warden app/dist/electron/preload.cjs',
+};
 
 async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -56,7 +59,15 @@ describe('desktop app against a real daemon', () => {
     layout = ensureStateDir(mkdtempSync(join(tmpdir(), 'warden-electron-')));
     ({ stop } = await startDaemon(layout, { idleExitSec: 0, log: () => {}, httpPort: null }));
     shell = new FakeShell();
-    const started = await startApp({ shell, paths, layout, autostart: false, node: { execPath: process.execPath }, pollMs: 100, log: (l) => log.push(l) });
+    const started = await startApp({
+      shell,
+      paths,
+      layout,
+      autostart: false,
+      node: { execPath: process.execPath },
+      pollMs: 100,
+      log: (l) => log.push(l),
+    });
     assert.ok(started);
     app = started;
   });
@@ -88,10 +99,13 @@ describe('desktop app against a real daemon', () => {
     assert.deepEqual(w.loaded, { path: paths.rendererHtml });
     assert.ok(w.visible);
 
-    assert.deepEqual(await shell.invoke(CHANNEL.call, sender(w, '#/timeline'), { method: 'runs.list', params: {} }), {
-      ok: true,
-      result: [],
-    });
+    assert.deepEqual(
+      await shell.invoke(CHANNEL.call, sender(w, '#/timeline'), { method: 'runs.list', params: {} }),
+      {
+        ok: true,
+        result: [],
+      },
+    );
     const st = (await shell.invoke(CHANNEL.call, sender(w), { method: 'status', params: {} })) as {
       ok: true;
       result: { pid: number };
@@ -103,14 +117,22 @@ describe('desktop app against a real daemon', () => {
       params: { id: '9-9', decision: 'deny' },
     })) as { ok: false; error: { code: string } };
     assert.equal(decide.ok, false);
-    assert.notEqual(decide.error.code, 'bad-params', 'valid params reached the daemon, which knows no such hold');
+    assert.notEqual(
+      decide.error.code,
+      'bad-params',
+      'valid params reached the daemon, which knows no such hold',
+    );
 
     assert.deepEqual(await shell.invoke(CHANNEL.call, sender(w), { method: 'shutdown', params: {} }), {
       ok: false,
       error: { code: 'refused-method', message: 'shutdown cannot be called from the desktop app' },
     });
     const foreign = { webContentsId: 4242, frame: sender(w).frame };
-    assert.equal(((await shell.invoke(CHANNEL.call, foreign, { method: 'runs.list', params: {} })) as { ok: boolean }).ok, false);
+    assert.equal(
+      ((await shell.invoke(CHANNEL.call, foreign, { method: 'runs.list', params: {} })) as { ok: boolean })
+        .ok,
+      false,
+    );
     // The daemon is still up after the refused shutdown.
     const c = await DaemonClient.connect(layout.socket);
     assert.ok(await c.call('status', {}));
@@ -135,11 +157,18 @@ describe('desktop app against a real daemon', () => {
     assert.match(shell.trayState.tooltip, /1 pending hold$/);
     assert.equal(shell.trayState.title, '1');
     const pendingItem = shell.menuItem('pending');
-    assert.ok(pendingItem.kind === 'action' && pendingItem.label === 'Pending holds (1)…' && pendingItem.enabled);
+    assert.ok(
+      pendingItem.kind === 'action' && pendingItem.label === 'Pending holds (1)…' && pendingItem.enabled,
+    );
 
     const main = shell.windows.find((w) => w.spec.role === 'main')!;
-    const pushes = main.sent.filter((s) => s.channel === CHANNEL.push).map((s) => s.payload as { type: string; hold?: { id: string } });
-    assert.deepEqual(pushes.map((p) => [p.type, p.hold?.id]), [['hold.new', '5-1']]);
+    const pushes = main.sent
+      .filter((s) => s.channel === CHANNEL.push)
+      .map((s) => s.payload as { type: string; hold?: { id: string } });
+    assert.deepEqual(
+      pushes.map((p) => [p.type, p.hold?.id]),
+      [['hold.new', '5-1']],
+    );
 
     assert.equal(shell.notifications.length, 1);
     const n = shell.notifications[0]!;
@@ -156,14 +185,21 @@ describe('desktop app against a real daemon', () => {
     assert.equal(approval.visible, false, 'nothing left pending: the approval window hides');
     // The approval window was created by the hold.new push (its page loads the pending list itself with
     // holds.list); later pushes reach it like every other window.
-    assert.ok(approval.sent.some((s) => s.channel === CHANNEL.push && (s.payload as { type: string }).type === 'hold.resolved'));
+    assert.ok(
+      approval.sent.some(
+        (s) => s.channel === CHANNEL.push && (s.payload as { type: string }).type === 'hold.resolved',
+      ),
+    );
     helper.sock.destroy();
   });
 
   test('a closed window is no longer an accepted sender', async () => {
     const main = shell.windows.find((w) => w.spec.role === 'main')!;
     main.close();
-    const a = (await shell.invoke(CHANNEL.call, sender(main), { method: 'runs.list', params: {} })) as { ok: boolean; error?: { code: string } };
+    const a = (await shell.invoke(CHANNEL.call, sender(main), { method: 'runs.list', params: {} })) as {
+      ok: boolean;
+      error?: { code: string };
+    };
     assert.equal(a.error?.code, 'ipc-forbidden');
   });
 
@@ -182,7 +218,10 @@ describe('desktop app against a real daemon', () => {
     await until('tray red', () => shell.trayState.image === 'red', 5000);
     assert.match(shell.trayState.tooltip, /daemon unreachable/);
     assert.ok(approval.sent.some((s) => s.channel === CHANNEL.statusChanged && s.payload === 'disconnected'));
-    const a = (await shell.invoke(CHANNEL.call, sender(approval, '#/inbox'), { method: 'runs.list', params: {} })) as {
+    const a = (await shell.invoke(CHANNEL.call, sender(approval, '#/inbox'), {
+      method: 'runs.list',
+      params: {},
+    })) as {
       ok: boolean;
       error?: { code: string };
     };
@@ -196,7 +235,14 @@ describe('desktop app against a real daemon', () => {
   test('a second instance quits at once', async () => {
     const second = new FakeShell();
     second.lockAvailable = false;
-    const r = await startApp({ shell: second, paths, layout, autostart: false, node: { execPath: process.execPath }, log: () => {} });
+    const r = await startApp({
+      shell: second,
+      paths,
+      layout,
+      autostart: false,
+      node: { execPath: process.execPath },
+      log: () => {},
+    });
     assert.equal(r, null);
     assert.equal(second.quitCalls, 1);
     assert.equal(second.windows.length, 0);

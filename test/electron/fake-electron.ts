@@ -12,7 +12,10 @@ class Emitter {
     return this;
   }
   removeListener(event: string, cb: Fn) {
-    this.handlers.set(event, (this.handlers.get(event) ?? []).filter((h) => h !== cb));
+    this.handlers.set(
+      event,
+      (this.handlers.get(event) ?? []).filter((h) => h !== cb),
+    );
     return this;
   }
   emit(event: string, ...args: unknown[]) {

@@ -69,7 +69,13 @@ export class FakeShell implements Shell {
   handlers = new Map<string, (s: IpcSender, p: unknown) => Promise<unknown>>();
   appEvents = new Map<string, () => void>();
   csp: string | null = null;
-  trayState: { image: TrayColour | null; tooltip: string; title: string; menu: MenuItem[]; click: (() => void) | null } = {
+  trayState: {
+    image: TrayColour | null;
+    tooltip: string;
+    title: string;
+    menu: MenuItem[];
+    click: (() => void) | null;
+  } = {
     image: null,
     tooltip: '',
     title: '',

@@ -18,7 +18,8 @@ function setup() {
     rendererUrl: RENDERER,
     forward: async (method, params) => {
       forwarded.push({ method, params });
-      if (method === 'holds.decide') throw Object.assign(new Error('no pending hold 1-1'), { code: 'no-such-hold' });
+      if (method === 'holds.decide')
+        throw Object.assign(new Error('no pending hold 1-1'), { code: 'no-such-hold' });
       return { answered: method };
     },
     status: () => 'connected',
@@ -27,12 +28,18 @@ function setup() {
   return { h, forwarded, logged };
 }
 
-const good: IpcSender = { webContentsId: OURS, frame: { url: `${RENDERER}#/inbox?compact=1`, isMainFrame: true } };
+const good: IpcSender = {
+  webContentsId: OURS,
+  frame: { url: `${RENDERER}#/inbox?compact=1`, isMainFrame: true },
+};
 const code = (a: unknown) => (a as IpcAnswer & { ok: false }).error?.code;
 
 test('a valid call from our main frame is forwarded with the params as parsed (defaults applied)', async () => {
   const { h, forwarded } = setup();
-  assert.deepEqual(await h.call(good, { method: 'runs.list', params: {} }), { ok: true, result: { answered: 'runs.list' } });
+  assert.deepEqual(await h.call(good, { method: 'runs.list', params: {} }), {
+    ok: true,
+    result: { answered: 'runs.list' },
+  });
   await h.call(good, { method: 'holds.decide', params: { id: '1-1', decision: 'deny' } });
   assert.deepEqual(forwarded, [
     { method: 'runs.list', params: { limit: 50 } },
@@ -99,7 +106,11 @@ test('only the main frame of our own window showing our renderer file may call',
     { webContentsId: OURS, frame: { url: 'not a url', isMainFrame: true } },
   ];
   for (const s of senders) {
-    assert.equal(code(await h.call(s, { method: 'runs.list', params: {} })), 'ipc-forbidden', JSON.stringify(s));
+    assert.equal(
+      code(await h.call(s, { method: 'runs.list', params: {} })),
+      'ipc-forbidden',
+      JSON.stringify(s),
+    );
     assert.equal(code(await h.status(s, undefined)), 'ipc-forbidden');
   }
   assert.deepEqual(forwarded, []);

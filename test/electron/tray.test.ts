@@ -4,7 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initialTrayState, reduceTray, trayMenu, trayView, type TrayInput, type TrayState } from '../../electron/tray.js';
+import {
+  initialTrayState,
+  reduceTray,
+  trayMenu,
+  trayView,
+  type TrayInput,
+  type TrayState,
+} from '../../electron/tray.js';
 import { hold } from './hold.js';
 
 const run = (...inputs: TrayInput[]): TrayState => inputs.reduce(reduceTray, initialTrayState);
@@ -35,19 +42,34 @@ test('new holds turn it amber with the count in tooltip and title; resolving the
   let s = run(connected, healthy, { type: 'push', push: { type: 'hold.new', hold: hold(3, 1) } });
   s = reduceTray(s, { type: 'push', push: { type: 'hold.new', hold: hold(3, 2) } });
   let v = trayView(s);
-  assert.deepEqual([v.kind, v.colour, v.count, v.title, v.tooltip], ['pending', 'amber', 2, '2', 'Warden: 2 pending holds']);
-  s = reduceTray(s, { type: 'push', push: { type: 'hold.resolved', id: '3-1', decision: 'deny', by: 'person' } });
+  assert.deepEqual(
+    [v.kind, v.colour, v.count, v.title, v.tooltip],
+    ['pending', 'amber', 2, '2', 'Warden: 2 pending holds'],
+  );
+  s = reduceTray(s, {
+    type: 'push',
+    push: { type: 'hold.resolved', id: '3-1', decision: 'deny', by: 'person' },
+  });
   v = trayView(s);
   assert.deepEqual([v.count, v.tooltip], [1, 'Warden: 1 pending hold']);
-  s = reduceTray(s, { type: 'push', push: { type: 'hold.resolved', id: '3-2', decision: 'allow', by: 'timeout' } });
+  s = reduceTray(s, {
+    type: 'push',
+    push: { type: 'hold.resolved', id: '3-2', decision: 'allow', by: 'timeout' },
+  });
   v = trayView(s);
   assert.deepEqual([v.kind, v.colour, v.count, v.title], ['guarding', 'green', 0, '']);
 });
 
 test('a resolved push for an unknown hold changes nothing; a duplicate hold.new is counted once', () => {
   const s = run(connected, healthy, { type: 'push', push: { type: 'hold.new', hold: hold(3, 1) } });
-  assert.equal(reduceTray(s, { type: 'push', push: { type: 'hold.resolved', id: '9-9', decision: 'deny', by: 'gone' } }), s);
-  assert.equal(trayView(reduceTray(s, { type: 'push', push: { type: 'hold.new', hold: hold(3, 1) } })).count, 1);
+  assert.equal(
+    reduceTray(s, { type: 'push', push: { type: 'hold.resolved', id: '9-9', decision: 'deny', by: 'gone' } }),
+    s,
+  );
+  assert.equal(
+    trayView(reduceTray(s, { type: 'push', push: { type: 'hold.new', hold: hold(3, 1) } })).count,
+    1,
+  );
 });
 
 test('run.ended drops that run’s holds only', () => {
@@ -62,10 +84,14 @@ test('run.ended drops that run’s holds only', () => {
 });
 
 test('holds.list after a reconnect replaces the pending set', () => {
-  const s = run(connected, { type: 'push', push: { type: 'hold.new', hold: hold(3, 1) } }, {
-    type: 'holds',
-    holds: [hold(4, 1), hold(4, 2), hold(4, 3)],
-  });
+  const s = run(
+    connected,
+    { type: 'push', push: { type: 'hold.new', hold: hold(3, 1) } },
+    {
+      type: 'holds',
+      holds: [hold(4, 1), hold(4, 2), hold(4, 3)],
+    },
+  );
   assert.deepEqual([...s.pending.keys()], ['4-1', '4-2', '4-3']);
 });
 
@@ -76,7 +102,12 @@ test('faults are red and win over pending: daemon unreachable, helper missing, s
   assert.match(trayView(down).faults[0]!, /daemon unreachable/);
   assert.equal(down.pending.size, 0, 'what we knew is stale once the link drops');
 
-  const noHelper = reduceTray(pending, { type: 'health', helperPresent: false, selfTest: 'unknown', runs: [] });
+  const noHelper = reduceTray(pending, {
+    type: 'health',
+    helperPresent: false,
+    selfTest: 'unknown',
+    runs: [],
+  });
   assert.equal(trayView(noHelper).kind, 'fault');
   assert.match(trayView(noHelper).tooltip, /helper missing/);
 

@@ -10,7 +10,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/util/paths.js';
 import { CSP, cspWeaknesses, metaCsp, withCsp } from '../../electron/csp.js';
-import { approvalWindowSpec, APPROVAL_HASH, lockedDown, mainWindowSpec, Windows } from '../../electron/windows.js';
+import {
+  approvalWindowSpec,
+  APPROVAL_HASH,
+  lockedDown,
+  mainWindowSpec,
+  Windows,
+} from '../../electron/windows.js';
 import { FakeShell } from './fake-shell.js';
 
 const paths = { rendererHtml: '/app/dist/renderer/index.html', preload: '/app/dist/electron/preload.cjs' };
@@ -35,7 +41,13 @@ test('every window: contextIsolation, sandbox, no nodeIntegration anywhere, webS
 });
 
 test('navigation, new windows, webviews and permissions are all refused', () => {
-  for (const url of ['https://example.com/', 'file:///etc/passwd', 'file:///app/dist/renderer/index.html', 'javascript:alert(1)', 'about:blank']) {
+  for (const url of [
+    'https://example.com/',
+    'file:///etc/passwd',
+    'file:///app/dist/renderer/index.html',
+    'javascript:alert(1)',
+    'about:blank',
+  ]) {
     assert.equal(lockedDown.allowNavigation(url), false, url);
     assert.equal(lockedDown.allowWindowOpen(url), false, url);
   }
@@ -64,14 +76,22 @@ test('Windows creates both windows with the locked-down policy; the approval win
 test('the CSP is strict: default-src none, no unsafe-*, nothing remote', () => {
   assert.deepEqual(cspWeaknesses(CSP), []);
   assert.match(CSP, /script-src 'self'/);
-  assert.deepEqual(cspWeaknesses("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.example"), [
-    "default-src is not 'none'",
-    "script-src allows 'unsafe-inline'",
-    'script-src allows remote source https://cdn.example',
-  ]);
-  const h = withCsp({ 'content-security-policy': ["default-src *"], 'X-Other': ['1'] });
+  assert.deepEqual(
+    cspWeaknesses("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.example"),
+    [
+      "default-src is not 'none'",
+      "script-src allows 'unsafe-inline'",
+      'script-src allows remote source https://cdn.example',
+    ],
+  );
+  const h = withCsp({ 'content-security-policy': ['default-src *'], 'X-Other': ['1'] });
   assert.deepEqual(h, { 'X-Other': ['1'], 'Content-Security-Policy': [CSP] });
-  assert.equal(metaCsp(`<head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${CSP}"></head>`), CSP);
+  assert.equal(
+    metaCsp(
+      `<head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${CSP}"></head>`,
+    ),
+    CSP,
+  );
   assert.equal(metaCsp('<head><meta charset="utf-8"></head>'), null);
 });
 
@@ -99,7 +119,8 @@ function tsFiles(dir: string): string[] {
 }
 
 test('import rules: only shell-electron.ts and the preload import electron; core never imports electron/', () => {
-  const importsElectron = (src: string) => /from\s+['"]electron['"]|require\(\s*['"]electron['"]\s*\)/.test(src);
+  const importsElectron = (src: string) =>
+    /from\s+['"]electron['"]|require\(\s*['"]electron['"]\s*\)/.test(src);
   const importers = tsFiles(join(packageRoot, 'electron'))
     .filter((f) => importsElectron(readFileSync(f, 'utf8')))
     .map((f) => f.slice(packageRoot.length))
@@ -112,18 +133,33 @@ test('import rules: only shell-electron.ts and the preload import electron; core
   // electron/ reaches into core only through the contract, the socket client and the path helpers.
   for (const f of tsFiles(join(packageRoot, 'electron'))) {
     for (const m of readFileSync(f, 'utf8').matchAll(/from\s+['"](\.\.\/core\/[^'"]+)['"]/g)) {
-      assert.ok(['../core/api/contract.js', '../core/api/client.js', '../core/util/paths.js'].includes(m[1]!), `${f}: ${m[1]}`);
+      assert.ok(
+        ['../core/api/contract.js', '../core/api/client.js', '../core/util/paths.js'].includes(m[1]!),
+        `${f}: ${m[1]}`,
+      );
     }
   }
 });
 
 test('the real shell wires every navigation guard and the preload exposes only the bridge', () => {
   const shell = readFileSync(join(packageRoot, 'electron', 'shell-electron.ts'), 'utf8');
-  for (const hook of ["'will-navigate'", "'will-frame-navigate'", "'will-redirect'", "'will-attach-webview'", 'setWindowOpenHandler', 'setPermissionRequestHandler', 'setPermissionCheckHandler', 'onHeadersReceived']) {
+  for (const hook of [
+    "'will-navigate'",
+    "'will-frame-navigate'",
+    "'will-redirect'",
+    "'will-attach-webview'",
+    'setWindowOpenHandler',
+    'setPermissionRequestHandler',
+    'setPermissionCheckHandler',
+    'onHeadersReceived',
+  ]) {
     assert.ok(shell.includes(hook), `shell-electron.ts does not use ${hook}`);
   }
   const preload = readFileSync(join(packageRoot, 'electron', 'preload.cts'), 'utf8');
-  const exposed = [...preload.matchAll(/exposeInMainWorld\(\s*'([^']+)'\s*,\s*(\w+)\s*\)/g)].map((m) => [m[1], m[2]]);
+  const exposed = [...preload.matchAll(/exposeInMainWorld\(\s*'([^']+)'\s*,\s*(\w+)\s*\)/g)].map((m) => [
+    m[1],
+    m[2],
+  ]);
   assert.deepEqual(exposed, [['warden', 'bridge']]);
   assert.doesNotMatch(preload, /exposeInMainWorld\([^)]*ipcRenderer/);
 });
