@@ -115,7 +115,11 @@ export async function startApp(o: AppOptions): Promise<WardenApp | null> {
       broadcast(CHANNEL.statusChanged, s);
     },
     onHealth: (h) => apply({ type: 'health', ...h }),
-    onHolds: (holds) => apply({ type: 'holds', holds }),
+    onHolds: (holds) => {
+      apply({ type: 'holds', holds });
+      // Holds that were already waiting when we (re)connected: show them, without a notification per hold.
+      if (holds.some((h) => h.decision === 'ask')) void windows.showApproval(false);
+    },
     onPush: (p: Push) => {
       apply({ type: 'push', push: p });
       broadcast(CHANNEL.push, p);

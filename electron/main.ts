@@ -21,14 +21,18 @@ const node = process.env.WARDEN_NODE
     ? { execPath: process.execPath, env: { ELECTRON_RUN_AS_NODE: '1' } }
     : { execPath: 'node' };
 
-startApp({
-  shell,
-  paths: { rendererHtml: join(here, '..', 'renderer', 'index.html'), preload: join(here, 'preload.cjs') },
-  layout: ensureStateDir(chooseStateDir()),
-  autostart: true,
-  node,
-  log,
-}).catch((err: unknown) => {
-  log(`warden: the desktop app failed to start: ${err instanceof Error ? err.stack : String(err)}`);
-  shell.app.quit();
-});
+Promise.resolve()
+  .then(() =>
+    startApp({
+      shell,
+      paths: { rendererHtml: join(here, '..', 'renderer', 'index.html'), preload: join(here, 'preload.cjs') },
+      layout: ensureStateDir(chooseStateDir()),
+      autostart: true,
+      node,
+      log,
+    }),
+  )
+  .catch((err: unknown) => {
+    log(`warden: the desktop app failed to start: ${err instanceof Error ? err.stack : String(err)}`);
+    shell.app.quit();
+  });

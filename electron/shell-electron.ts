@@ -90,7 +90,12 @@ function wrapWindow(win: BrowserWindow, policy: NavigationPolicy): WindowHandle 
     webContentsId: id,
     loadFile: (path, hash) => win.loadFile(path, hash === undefined ? {} : { hash }),
     show: () => win.show(),
-    focus: () => win.focus(),
+    focus: () => {
+      // A menu-bar app (LSUIElement) is not activated by focusing one of its windows: the approval window
+      // would stay behind the agent's terminal without this.
+      if (process.platform === 'darwin') app.focus({ steal: true });
+      win.focus();
+    },
     hide: () => win.hide(),
     isDestroyed: () => win.isDestroyed(),
     isVisible: () => !win.isDestroyed() && win.isVisible(),
@@ -115,6 +120,7 @@ export function electronShell(): Shell {
   const trayNow = (): Tray => (tray ??= new Tray(disc('grey')));
   let trayClick: (() => void) | null = null;
   const policies = new Map<number, NavigationPolicy>();
+  const live = new Set<Notification>();
 
   return {
     app: {
@@ -160,8 +166,20 @@ export function electronShell(): Shell {
         body: n.body,
         actions: n.actions.map((text) => ({ type: 'button' as const, text })),
       });
-      note.on('click', n.onClick);
-      note.on('action', (_e, index) => n.onAction(index));
+      // Keep a reference until the notification is done with: a collected Notification never fires 'click'
+      // or 'action' (electron/electron issues about notification handlers not firing after GC).
+      live.add(note);
+      const done = () => live.delete(note);
+      note.on('click', () => {
+        done();
+        n.onClick();
+      });
+      note.on('action', (_e, index) => {
+        done();
+        n.onAction(index);
+      });
+      note.on('close', done);
+      note.on('failed', done);
       note.show();
     },
     setLoginItem: (enabled) => app.setLoginItemSettings({ openAtLogin: enabled, openAsHidden: true }),

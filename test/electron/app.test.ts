@@ -175,6 +175,23 @@ describe('desktop app against a real daemon', () => {
     assert.match(n.title, /delete held \(run 5\)/);
     assert.match(n.body, /\/home\/u\/notes\.txt/);
     assert.deepEqual(n.actions, [], 'no action buttons off macOS; a click opens the approval window');
+    // An app started while the hold waits (e.g. at login) shows it at once, without a notification.
+    const late = new FakeShell();
+    const lateApp = await startApp({
+      shell: late,
+      paths,
+      layout,
+      autostart: false,
+      node: { execPath: process.execPath },
+      log: () => {},
+    });
+    await until('late approval window', () =>
+      late.windows.some((w) => w.spec.role === 'approval' && w.visible),
+    );
+    assert.equal(late.trayState.image, 'amber');
+    assert.equal(late.notifications.length, 0);
+    lateApp?.stop();
+
     n.onAction(1); // as macOS would report "Deny"
     await until('decide line at the helper', () => helper.lines.length > 0);
     const decide = JSON.parse(helper.lines[0]!) as Record<string, unknown>;

@@ -142,6 +142,10 @@ export const session = {
 export const app = Object.assign(new Emitter(), {
   isPackaged: false,
   login: { openAtLogin: false } as Record<string, unknown>,
+  focusCalls: [] as unknown[],
+  focus(opts: unknown) {
+    app.focusCalls.push(opts);
+  },
   requestSingleInstanceLock: () => true,
   whenReady: () => Promise.resolve(),
   quit() {},
