@@ -58,17 +58,26 @@ const guarded = (argv) => [
 
 // The supervisor alone (no CLI, no daemon): a run table compiled by the daemon for this workspace, with its
 // event log pointed at a scratch file. This separates the syscall-layer cost from warden run's fixed start-up.
-let helperTable = null;
+let tableSource = null;
+let helperRuns = 0;
 function supervised(argv) {
-  if (!helperTable) {
+  if (!tableSource) {
     time(guarded(['true']), ws);
     const runs = readdirSync(join(state, 'runs'))
       .map(Number)
       .sort((a, b) => b - a);
-    const src = readFileSync(join(state, 'runs', String(runs[0]), 'table'), 'utf8');
-    helperTable = join(root, 'helper-table');
-    writeFileSync(helperTable, src.replace(/^events\t.*$/m, `events\t${join(root, 'helper-events.ndjson')}`));
+    tableSource = readFileSync(join(state, 'runs', String(runs[0]), 'table'), 'utf8');
   }
+  // a fresh stage dir per invocation: pre-images are named by event seq, which restarts at 1
+  const stage = join(root, `helper-stage-${++helperRuns}`);
+  mkdirSync(stage, { mode: 0o700 });
+  const helperTable = join(root, 'helper-table');
+  writeFileSync(
+    helperTable,
+    tableSource
+      .replace(/^events\t.*$/m, `events\t${join(root, 'helper-events.ndjson')}`)
+      .replace(/^stage\t.*$/m, `stage\t${stage}`),
+  );
   return [join(repo, 'helper', 'linux', 'build', 'warden-supervise'), '--table', helperTable, '--', ...argv];
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -138,6 +147,7 @@ for (const w of workloads) {
     w.prep();
     helperOnly.push(time(supervised(w.cmd), w.cwd ?? ws));
     rmSync(join(root, 'helper-events.ndjson'), { force: true });
+    rmSync(join(root, `helper-stage-${helperRuns}`), { recursive: true, force: true });
   }
   const row = { workload: w.name, bare: median(bare), warden: median(under), helper: median(helperOnly) };
   rows.push(row);
