@@ -7,16 +7,23 @@
  */
 import type { TestContext } from 'node:test';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { repoRoot, warden, type Sandbox } from '../helpers/warden.js';
+import { repoRoot, scratchBase, warden, type Sandbox } from '../helpers/warden.js';
 
 /** Debian's chromium (apt-get install chromium). */
 export const CHROMIUM = '/usr/bin/chromium';
 /** The built UI the daemon serves. */
 export const RENDERER_INDEX = join(repoRoot, 'dist', 'renderer', 'index.html');
-/** Where the screenshots of the real runs go (linked from the README). */
-export const SCREENSHOT_DIR = join(repoRoot, 'docs', 'screenshots');
+/**
+ * Where the screenshots of the real runs go: the scratch dir, so `npm test` leaves the committed ones alone;
+ * refresh docs/screenshots/ (linked from the README) with
+ * `WARDEN_SCREENSHOTS_DIR=docs/screenshots npm test -- e2e/ui`.
+ */
+export const SCREENSHOT_DIR = resolve(
+  repoRoot,
+  process.env.WARDEN_SCREENSHOTS_DIR ?? join(scratchBase(), 'screenshots'),
+);
 
 /** True when the UI has been built (`npm run build:renderer`). */
 export function rendererBuilt(): boolean {
@@ -96,7 +103,7 @@ export function realProblems(problems: string[], allow: RegExp[] = []): string[]
   return problems.filter((p) => !allow.some((re) => re.test(p)));
 }
 
-/** Saves a screenshot of the page to docs/screenshots/NAME.png. */
+/** Saves a screenshot of the page to SCREENSHOT_DIR/NAME.png. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const path = join(SCREENSHOT_DIR, `${name}.png`);
