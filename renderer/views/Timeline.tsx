@@ -3,6 +3,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { filterEvents, useRuns } from '../stores/runs';
 import { useRestore } from '../stores/restore';
 import { useNav } from '../stores/nav';
+import { usePolicies } from '../stores/policies';
 import { formatArgv, formatTime } from '../app/format';
 import type { ApiEvent, RunRow } from '../stores/types';
 
@@ -66,8 +67,28 @@ function RunItem({ run, selected }: { run: RunRow; selected: boolean }) {
   );
 }
 
+/**
+ * Who decided an event: its `by` field when the daemon sends one (person, timeout, policy, …). Without it,
+ * an event under an allow/deny/steer rule was decided by the policy; one under an ask/delay rule (looked up in
+ * `policy.show`) was answered as a hold, by a person or a timeout, which the journal did not record.
+ */
+export function eventSource(e: ApiEvent, ruleDecision: string | undefined): string {
+  if (e.by) return e.by;
+  if (ruleDecision === 'ask' || ruleDecision === 'delay')
+    return 'hold answer (person or timeout, not recorded)';
+  if (ruleDecision === undefined && e.ruleId) return 'policy (rule not in the current policy)';
+  return 'policy';
+}
+
 function EventDetail({ e }: { e: ApiEvent }) {
-  const source = e.by === 'person' ? 'person' : e.by === 'timeout' ? 'timeout' : e.by ? e.by : 'policy';
+  const rules = usePolicies((s) => s.rules);
+  const loaded = usePolicies((s) => s.loaded);
+  const load = usePolicies((s) => s.load);
+  useEffect(() => {
+    if (!loaded && !e.by) void load();
+  }, [loaded, load, e.by]);
+  const ruleDecision = e.ruleId ? rules.find((r) => r.id === e.ruleId)?.decision : 'allow';
+  const source = !e.by && !loaded && e.ruleId ? '…' : eventSource(e, ruleDecision);
   return (
     <section className="event-detail" data-testid="event-detail" aria-label={`Event ${e.seq}`}>
       <h3>Event {e.seq}</h3>

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { act, fireEvent, render, screen, within } from '@testing-library/react';
-import { Timeline, ROW_HEIGHT } from '../../renderer/views/Timeline';
+import { Timeline, ROW_HEIGHT, eventSource } from '../../renderer/views/Timeline';
 import { useRuns, PAGE_SIZE } from '../../renderer/stores/runs';
 import { useNav } from '../../renderer/stores/nav';
 import { useRestore } from '../../renderer/stores/restore';
@@ -66,7 +66,11 @@ function fakeDaemon(): FakeTransport {
       }
       return { run, events, chains: {} };
     })
-    .on('rollback.plan', () => ({ run: 5, createdAt: 0, steps: [], irreversible: [], conflicts: [] }));
+    .on('rollback.plan', () => ({ run: 5, createdAt: 0, steps: [], irreversible: [], conflicts: [] }))
+    .on('policy.show', () => [
+      { id: 'deny-secrets', band: '10-protected', decision: 'deny', ops: ['*'], patterns: [] },
+      { id: 'default-allow', band: '90-default', decision: 'allow', ops: ['*'], patterns: [] },
+    ]);
 }
 
 async function settle() {
@@ -159,6 +163,7 @@ describe('Timeline', () => {
     for (const r of denied) expect(Number(r.getAttribute('data-seq')) % 50).toBe(0);
 
     fireEvent.click(within(denied[0]!).getByRole('button'));
+    await settle();
     const detail = screen.getByTestId('event-detail');
     expect(detail.textContent).toContain('deny-secrets');
     expect(detail.textContent).toContain('10-protected');
@@ -169,9 +174,11 @@ describe('Timeline', () => {
     await settle();
     const row7 = screen.getAllByTestId('event-row').find((r) => r.getAttribute('data-seq') === '7')!;
     fireEvent.click(within(row7).getByRole('button'));
+    await settle();
     expect(within(screen.getByTestId('event-detail')).getByTestId('event-source').textContent).toBe('person');
     const row6 = screen.getAllByTestId('event-row').find((r) => r.getAttribute('data-seq') === '6')!;
     fireEvent.click(within(row6).getByRole('button'));
+    await settle();
     expect(screen.getByTestId('event-detail').textContent).toMatch(/link \(file\)/);
   });
 
@@ -184,5 +191,15 @@ describe('Timeline', () => {
     expect(useNav.getState().view).toBe('restore');
     expect(useRestore.getState().run).toBe(4);
     expect(t.callsOf('rollback.plan')).toEqual([{ run: 4, paths: [], all: false }]);
+  });
+});
+
+describe('eventSource', () => {
+  it('uses by when present, else what kind of rule decided', () => {
+    const e = eventAt(3);
+    expect(eventSource({ ...e, by: 'timeout' }, 'ask')).toBe('timeout');
+    expect(eventSource(e, 'deny')).toBe('policy');
+    expect(eventSource(e, 'ask')).toMatch(/hold answer/);
+    expect(eventSource(e, undefined)).toMatch(/not in the current policy/);
   });
 });
