@@ -11,8 +11,7 @@
  * and `no-referrer`; `index.html` is never cached.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { open, realpath } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { extname, join, sep } from 'node:path';
 import { packageRoot } from '../util/paths.js';
 
@@ -151,22 +150,22 @@ function sendError(req: IncomingMessage, res: ServerResponse, port: number, stat
   send(req, res, port, status, 'text/plain; charset=utf-8', `${msg}\n`, { 'Cache-Control': 'no-store' });
 }
 
-/** Reads a regular file of at most MAX_FILE_BYTES, opened without following a final symlink swap. */
-async function readRegular(file: string): Promise<Buffer | null> {
-  let fh;
+/** Reads a regular file of at most MAX_FILE_BYTES (null when it is anything else or cannot be read). */
+function readRegular(file: string): Buffer | null {
+  let fd: number;
   try {
-    fh = await open(file, 'r');
+    fd = openSync(file, 'r');
   } catch {
     return null;
   }
   try {
-    const st = await fh.stat();
+    const st = fstatSync(fd);
     if (!st.isFile() || st.size > MAX_FILE_BYTES) return null;
-    return await fh.readFile();
+    return readFileSync(fd);
   } catch {
     return null;
   } finally {
-    await fh.close().catch(() => {});
+    closeSync(fd);
   }
 }
 
@@ -174,12 +173,12 @@ async function readRegular(file: string): Promise<Buffer | null> {
  * Resolves `rel` beneath `root` (both through realpath: a symlink pointing out of the root is not followed).
  * @returns the absolute file path, or null when it does not exist or lies outside.
  */
-async function resolveBeneath(root: string, rel: string): Promise<string | null> {
+function resolveBeneath(root: string, rel: string): string | null {
   let realRoot: string;
   let real: string;
   try {
-    realRoot = await realpath(root);
-    real = await realpath(join(realRoot, rel));
+    realRoot = realpathSync(root);
+    real = realpathSync(join(realRoot, rel));
   } catch {
     return null;
   }
@@ -189,14 +188,17 @@ async function resolveBeneath(root: string, rel: string): Promise<string | null>
 /**
  * Serves one GET/HEAD request for a static file of the UI. Never throws for a bad path: answers 400/404.
  * There is no fallback to `index.html` for unknown paths: the UI routes inside the page.
+ *
+ * Synchronous on purpose: the files are small and local, and answering in the same tick means a client that
+ * half-closes right after its request (node:http then ends the socket) still gets its answer.
  */
-export async function serveStatic(
+export function serveStatic(
   root: string,
   port: number,
   path: string,
   req: IncomingMessage,
   res: ServerResponse,
-): Promise<void> {
+): void {
   const target = staticTarget(path);
   if (target.kind === 'bad') return sendError(req, res, port, 400, `bad path: ${target.message}`);
   if (target.kind === 'missing') return sendError(req, res, port, 404, 'not found');
@@ -209,8 +211,8 @@ export async function serveStatic(
     return sendError(req, res, port, 404, 'not found (the UI is not built: npm run build:renderer)');
   }
   const rel = target.rel;
-  const file = await resolveBeneath(root, rel);
-  const data = file === null ? null : await readRegular(file);
+  const file = resolveBeneath(root, rel);
+  const data = file === null ? null : readRegular(file);
   if (file === null || data === null) return sendError(req, res, port, 404, 'not found');
   const cache =
     extname(file) === '.html'
