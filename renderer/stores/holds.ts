@@ -14,6 +14,11 @@ interface HoldsState {
   decideErrors: Record<string, string>;
   /** Holds with a decide call in flight. */
   busy: Record<string, boolean>;
+  /**
+   * Who answered the holds this page saw resolve, by `<run>:<seq>` of the held event (the journal does not keep
+   * it yet; the Timeline shows it when an event carries no `by` of its own).
+   */
+  decidedBy: Record<string, string>;
   /** Ids answered elsewhere or timed out recently, with how (for an aria-live note). */
   lastResolved: { id: string; decision: string; by: string } | null;
   load(): Promise<void>;
@@ -30,9 +35,13 @@ function markResolved(id: string): void {
   if (resolved.size > 1000) resolved.delete(resolved.values().next().value as string);
 }
 
+/** Holds seen (id → run and seq), so a `hold.resolved` arriving after our own answer still maps to its event. */
+const seen = new Map<string, { run: number; seq: number }>();
+
 /** Forgets the resolved ids (tests reuse hold ids). */
 export function forgetResolved(): void {
   resolved.clear();
+  seen.clear();
 }
 
 const newestFirst = (a: Hold, b: Hold) => b.ts - a.ts || b.hold - a.hold;
@@ -50,11 +59,13 @@ export const useHolds = create<HoldsState>((set, get) => ({
   error: null,
   decideErrors: {},
   busy: {},
+  decidedBy: {},
   lastResolved: null,
   load: async () => {
     set({ loading: true });
     try {
       const list = await api<Hold[]>('holds.list', {});
+      for (const h of list) seen.set(h.id, { run: h.run, seq: h.seq });
       set({ holds: list.filter((h) => !resolved.has(h.id)).sort(newestFirst), loading: false, error: null });
     } catch (e) {
       set({ loading: false, error: errorText(e) });
@@ -62,11 +73,14 @@ export const useHolds = create<HoldsState>((set, get) => ({
   },
   applyPush: (p) => {
     if (p.type === 'hold.new') {
+      seen.set(p.hold.id, { run: p.hold.run, seq: p.hold.seq });
       const rest = get().holds.filter((h) => h.id !== p.hold.id);
       set({ holds: [p.hold, ...rest].sort(newestFirst) });
     } else if (p.type === 'hold.resolved') {
       markResolved(p.id);
+      const h = get().holds.find((x) => x.id === p.id) ?? seen.get(p.id);
       set((s) => ({
+        decidedBy: h ? { ...s.decidedBy, [`${h.run}:${h.seq}`]: p.by } : s.decidedBy,
         holds: s.holds.filter((h) => h.id !== p.id),
         busy: without(s.busy, p.id),
         decideErrors: without(s.decideErrors, p.id),
@@ -80,7 +94,13 @@ export const useHolds = create<HoldsState>((set, get) => ({
       const r = (await api<{ rule: string | null }>('holds.decide', { id, decision, scope })) ?? {
         rule: null,
       };
-      set((s) => ({ holds: s.holds.filter((h) => h.id !== id), busy: without(s.busy, id) }));
+      markResolved(id);
+      const h = get().holds.find((x) => x.id === id);
+      set((s) => ({
+        holds: s.holds.filter((x) => x.id !== id),
+        busy: without(s.busy, id),
+        decidedBy: h ? { ...s.decidedBy, [`${h.run}:${h.seq}`]: 'person' } : s.decidedBy,
+      }));
       return r;
     } catch (e) {
       if (e instanceof ApiError && e.code === 'no-such-hold') {

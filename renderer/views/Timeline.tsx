@@ -4,6 +4,7 @@ import { filterEvents, useRuns } from '../stores/runs';
 import { useRestore } from '../stores/restore';
 import { useNav } from '../stores/nav';
 import { usePolicies } from '../stores/policies';
+import { useHolds } from '../stores/holds';
 import { formatArgv, formatTime } from '../app/format';
 import type { ApiEvent, RunRow } from '../stores/types';
 
@@ -72,11 +73,12 @@ function RunItem({ run, selected }: { run: RunRow; selected: boolean }) {
  * an event under an allow/deny/steer rule was decided by the policy; one under an ask/delay rule (looked up in
  * `policy.show`) was answered as a hold, by a person or a timeout, which the journal did not record.
  */
-export function eventSource(e: ApiEvent, ruleDecision: string | undefined): string {
+export function eventSource(e: ApiEvent, ruleDecision: string | undefined, seenBy?: string): string {
   if (e.by) return e.by;
+  if (seenBy) return seenBy;
   if (ruleDecision === 'ask' || ruleDecision === 'delay')
-    return 'hold answer (person or timeout, not recorded)';
-  if (ruleDecision === undefined && e.ruleId) return 'policy (rule not in the current policy)';
+    return 'a hold’s answer (person or timeout; not recorded)';
+  if (ruleDecision === undefined && e.ruleId) return 'policy or a hold’s answer (not recorded)';
   return 'policy';
 }
 
@@ -88,7 +90,9 @@ function EventDetail({ e }: { e: ApiEvent }) {
     if (!loaded && !e.by) void load();
   }, [loaded, load, e.by]);
   const ruleDecision = e.ruleId ? rules.find((r) => r.id === e.ruleId)?.decision : 'allow';
-  const source = !e.by && !loaded && e.ruleId ? '…' : eventSource(e, ruleDecision);
+  const run = useRuns((s) => s.selectedRun);
+  const seenBy = useHolds((s) => s.decidedBy[`${run}:${e.seq}`]);
+  const source = !e.by && !seenBy && !loaded && e.ruleId ? '…' : eventSource(e, ruleDecision, seenBy);
   return (
     <section className="event-detail" data-testid="event-detail" aria-label={`Event ${e.seq}`}>
       <h3>Event {e.seq}</h3>
@@ -141,6 +145,12 @@ function EventDetail({ e }: { e: ApiEvent }) {
   );
 }
 
+/** A path shown relative to the run's workspace when inside it (the full path is in the row's title). */
+export function shortPath(path: string, workspace: string | null): string {
+  if (workspace && path.startsWith(workspace + '/')) return path.slice(workspace.length + 1);
+  return path;
+}
+
 function EventList() {
   const events = useRuns((s) => s.events);
   const filters = useRuns((s) => s.filters);
@@ -150,6 +160,7 @@ function EventList() {
   const selectedSeq = useRuns((s) => s.selectedSeq);
   const selectEvent = useRuns((s) => s.selectEvent);
   const shown = useMemo(() => filterEvents(events, filters), [events, filters]);
+  const workspace = useRuns((s) => s.runs.find((r) => r.id === s.selectedRun)?.workspace ?? null);
   const parentRef = useRef<HTMLDivElement>(null);
   const count = shown.length + (done ? 0 : 1);
   const virtualizer = useVirtualizer({
@@ -202,7 +213,7 @@ function EventList() {
               <div
                 key={e.seq}
                 role="listitem"
-                className={`event-row${e.seq === selectedSeq ? ' selected' : ''} dec-${e.decision}`}
+                className={`event-row${e.seq === selectedSeq ? ' selected' : ''} row-${e.decision}`}
                 data-testid="event-row"
                 data-seq={e.seq}
                 style={{ transform: `translateY(${vi.start}px)`, height: ROW_HEIGHT }}
@@ -215,8 +226,12 @@ function EventList() {
                 >
                   <span>{e.seq}</span>
                   <span>{e.op}</span>
-                  <span>{e.decision}</span>
-                  <span className="path">{e.path ?? (e.argv ? formatArgv(e.argv) : '—')}</span>
+                  <span>
+                    <span className={`badge dec-${e.decision}`}>{e.decision}</span>
+                  </span>
+                  <span className="path" title={e.path ?? undefined}>
+                    {e.path ? shortPath(e.path, workspace) : e.argv ? formatArgv(e.argv) : '—'}
+                  </span>
                   <span>{e.ruleId ?? ''}</span>
                 </button>
               </div>

@@ -253,3 +253,15 @@ describe('holds store races', () => {
     expect(useHolds.getState().holds).toEqual([]);
   });
 });
+
+describe('who decided', () => {
+  it('remembers who answered each hold this page saw, by run and seq', async () => {
+    installFake().on('holds.decide', () => ({ rule: null }));
+    useHolds.getState().applyPush({ type: 'hold.new', hold: makeHold({ hold: 1, seq: 40 }) });
+    useHolds.getState().applyPush({ type: 'hold.new', hold: makeHold({ hold: 2, seq: 41 }) });
+    useHolds.getState().applyPush({ type: 'hold.resolved', id: '7-1', decision: 'deny', by: 'timeout' });
+    await useHolds.getState().decide('7-2', 'allow');
+    useHolds.getState().applyPush({ type: 'hold.resolved', id: '7-2', decision: 'allow', by: 'person' });
+    expect(useHolds.getState().decidedBy).toEqual({ '7:40': 'timeout', '7:41': 'person' });
+  });
+});

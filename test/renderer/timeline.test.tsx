@@ -199,7 +199,8 @@ describe('eventSource', () => {
     const e = eventAt(3);
     expect(eventSource({ ...e, by: 'timeout' }, 'ask')).toBe('timeout');
     expect(eventSource(e, 'deny')).toBe('policy');
-    expect(eventSource(e, 'ask')).toMatch(/hold answer/);
-    expect(eventSource(e, undefined)).toMatch(/not in the current policy/);
+    expect(eventSource(e, 'ask')).toMatch(/hold’s answer/);
+    expect(eventSource(e, undefined)).toMatch(/not recorded/);
+    expect(eventSource(e, 'ask', 'timeout')).toBe('timeout');
   });
 });
