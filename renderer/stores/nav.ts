@@ -7,4 +7,14 @@ interface NavState {
   go(v: View): void;
 }
 
-export const useNav = create<NavState>((set) => ({ view: 'inbox', go: (view) => set({ view }) }));
+const VIEWS: View[] = ['inbox', 'timeline', 'restore', 'policies', 'settings'];
+
+/** The first view: `view=<name>` in the URL fragment (e.g. `#token=…&view=timeline`; Electron's approval window
+ * opens `#view=inbox`), else the Inbox. */
+export function initialView(hash: string = typeof location === 'undefined' ? '' : location.hash): View {
+  const m = /(?:^#|[&?#])view=([a-z]+)/.exec(hash);
+  const v = m?.[1] as View | undefined;
+  return v && VIEWS.includes(v) ? v : 'inbox';
+}
+
+export const useNav = create<NavState>((set) => ({ view: initialView(), go: (view) => set({ view }) }));

@@ -265,3 +265,13 @@ describe('who decided', () => {
     expect(useHolds.getState().decidedBy).toEqual({ '7:40': 'timeout', '7:41': 'person' });
   });
 });
+
+describe('nav', () => {
+  it('takes the first view from the fragment', async () => {
+    const { initialView } = await import('../../renderer/stores/nav');
+    expect(initialView('#token=abc&view=timeline')).toBe('timeline');
+    expect(initialView('#view=restore')).toBe('restore');
+    expect(initialView('#token=abc')).toBe('inbox');
+    expect(initialView('#view=bogus')).toBe('inbox');
+  });
+});
