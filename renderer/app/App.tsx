@@ -1,6 +1,6 @@
 import { useConnection } from '../stores/connection';
 import { useHolds } from '../stores/holds';
-import { useNav, type View } from '../stores/nav';
+import { isCompact, useNav, type View } from '../stores/nav';
 import { Inbox } from '../views/Inbox';
 import { Timeline } from '../views/Timeline';
 import { Restore } from '../views/Restore';
@@ -19,11 +19,12 @@ export function App() {
   const view = useNav((s) => s.view);
   const go = useNav((s) => s.go);
   const status = useConnection((s) => s.status);
+  const noToken = useConnection((s) => s.noToken);
   const pending = useHolds((s) => s.holds.length);
   const newest = useHolds((s) => s.holds[0]);
 
   return (
-    <div className="app">
+    <div className={isCompact() ? 'app compact' : 'app'}>
       <header className="topbar">
         <h1 className="brand">Warden</h1>
         <nav aria-label="Main">
@@ -59,6 +60,12 @@ export function App() {
       {status === 'disconnected' && (
         <div className="banner" role="alert" data-testid="connection-banner">
           Warden daemon unreachable — retrying…
+        </div>
+      )}
+      {noToken && (
+        <div className="banner" data-testid="token-missing">
+          This page has no access token. Open the address that <code>warden ui</code> prints (it ends in{' '}
+          <code>#token=…</code>).
         </div>
       )}
       <div className="sr-only" role="status" aria-live="polite" aria-atomic="true">

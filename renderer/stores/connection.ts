@@ -7,6 +7,8 @@ interface ConnectionState {
   status: ConnectionStatus;
   daemon: DaemonStatus | null;
   daemonError: string | null;
+  /** A browser page opened without `#token=…`: the daemon will refuse it. */
+  noToken: boolean;
   setStatus(s: ConnectionStatus): void;
   /** Fetches `status` (pid, state dir, runs in progress, helper). */
   refreshDaemon(): Promise<void>;
@@ -16,6 +18,7 @@ export const useConnection = create<ConnectionState>((set) => ({
   status: 'connecting',
   daemon: null,
   daemonError: null,
+  noToken: false,
   setStatus: (status) => set({ status }),
   refreshDaemon: async () => {
     try {

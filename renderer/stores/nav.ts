@@ -9,12 +9,19 @@ interface NavState {
 
 const VIEWS: View[] = ['inbox', 'timeline', 'restore', 'policies', 'settings'];
 
-/** The first view: `view=<name>` in the URL fragment (e.g. `#token=…&view=timeline`; Electron's approval window
- * opens `#view=inbox`), else the Inbox. */
+/**
+ * The first view from the URL fragment: `#/<view>` (Electron's approval window opens `#/inbox?compact=1`) or
+ * `view=<name>` (e.g. `#token=…&view=timeline`); else the Inbox.
+ */
 export function initialView(hash: string = typeof location === 'undefined' ? '' : location.hash): View {
-  const m = /(?:^#|[&?#])view=([a-z]+)/.exec(hash);
+  const m = /^#\/([a-z]+)/.exec(hash) ?? /(?:^#|[&?#])view=([a-z]+)/.exec(hash);
   const v = m?.[1] as View | undefined;
   return v && VIEWS.includes(v) ? v : 'inbox';
 }
 
 export const useNav = create<NavState>((set) => ({ view: initialView(), go: (view) => set({ view }) }));
+
+/** `compact=1` in the fragment: the small always-on-top approval window (tighter layout). */
+export function isCompact(hash: string = typeof location === 'undefined' ? '' : location.hash): boolean {
+  return /[&?#]compact=1\b/.test(hash);
+}

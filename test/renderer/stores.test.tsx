@@ -273,5 +273,10 @@ describe('nav', () => {
     expect(initialView('#view=restore')).toBe('restore');
     expect(initialView('#token=abc')).toBe('inbox');
     expect(initialView('#view=bogus')).toBe('inbox');
+    expect(initialView('#/timeline')).toBe('timeline');
+    expect(initialView('#/inbox?compact=1')).toBe('inbox');
+    const { isCompact } = await import('../../renderer/stores/nav');
+    expect(isCompact('#/inbox?compact=1')).toBe(true);
+    expect(isCompact('#token=abc')).toBe(false);
   });
 });
