@@ -34,12 +34,13 @@ import { undoRollback } from '../rollback/undo.js';
  * `path` holding a display form with \xHH escapes), everything else as in the journal.
  */
 function apiEvent(e: EventRow) {
-  const { path, path2, ...rest } = e;
+  const { path, path2, holdBy, ...rest } = e;
   const one = (name: string, p: FsPath | null) => {
     if (p === null || typeof p === 'string') return { [name]: p };
     return { [name]: displayPath(p), [`${name}Hex`]: p.toString('hex') };
   };
-  return { ...rest, ...one('path', path), ...one('path2', path2) };
+  // `by`: who decided a held event (person | policy | timeout | no-daemon), as the helper wrote it
+  return { ...rest, by: holdBy ?? null, ...one('path', path), ...one('path2', path2) };
 }
 
 type P<M extends Method> = z.output<(typeof methods)[M]['params']>;

@@ -23,6 +23,28 @@ export const CONTENT: Record<ChainedTable, readonly string[]> = {
 };
 
 /**
+ * Columns added after rows already existed: they join a row's HMAC only when at least one of them is set, so
+ * rows written before they existed (all null) verify unchanged. events: who ended a hold (WIRE.md §3).
+ */
+export const OPTIONAL_CONTENT: Record<ChainedTable, readonly string[]> = {
+  events: ['hold_id', 'hold_by', 'held_ms'],
+  processes: [],
+  rollbacks: [],
+};
+
+/** The values a row's HMAC covers, in canonical order (see CONTENT and OPTIONAL_CONTENT). */
+export function contentValues(t: ChainedTable, r: Record<string, unknown>): unknown[] {
+  const v = CONTENT[t].map((c) => r[c]);
+  const opt = OPTIONAL_CONTENT[t].map((c) => r[c] ?? null);
+  return opt.some((x) => x !== null) ? [...v, ...opt] : v;
+}
+
+/** Column list for SELECTs that feed contentValues. */
+function contentColumns(t: ChainedTable): string {
+  return [...CONTENT[t], ...OPTIONAL_CONTENT[t]].join(', ');
+}
+
+/**
  * Reads the journal key at `path`, creating it (32 random bytes, mode 0600, exclusive create) if missing.
  * @throws if the file exists with another size or cannot be read/created.
  */
@@ -109,8 +131,7 @@ export function headHmac(key: Buffer, table: string, lastId: number, lastHmac: B
  */
 export function sealExisting(db: Database.Database, key: Buffer): void {
   for (const t of CHAINED) {
-    const cols = CONTENT[t];
-    const rows = db.prepare(`SELECT id, ${cols.join(', ')}${t === 'rollbacks' ? ', result, status' : ''} FROM ${t} ORDER BY id`).all() as Record<string, unknown>[]; // prettier-ignore
+    const rows = db.prepare(`SELECT id, ${contentColumns(t)}${t === 'rollbacks' ? ', result, status' : ''} FROM ${t} ORDER BY id`).all() as Record<string, unknown>[]; // prettier-ignore
     const upd = db.prepare(
       t === 'rollbacks'
         ? 'UPDATE rollbacks SET prev_hash = ?, hmac = ?, state_hmac = ? WHERE id = ?'
@@ -119,7 +140,7 @@ export function sealExisting(db: Database.Database, key: Buffer): void {
     let prev: Buffer = GENESIS;
     let lastId = 0;
     for (const r of rows) {
-      const h = rowHmac(key, t, canonical(cols.map((c) => r[c])), prev);
+      const h = rowHmac(key, t, canonical(contentValues(t, r)), prev);
       if (t === 'rollbacks') upd.run(prev, h, rollbackStateHmac(key, h, r.result, r.status), r.id);
       else upd.run(prev, h, r.id);
       prev = h;
@@ -161,10 +182,9 @@ function verifyTable(
   key: Buffer,
   t: ChainedTable,
 ): { rows: number; bad?: VerifyProblem } {
-  const cols = CONTENT[t];
   const extra = t === 'rollbacks' ? ', result, status, state_hmac' : '';
   const it = db
-    .prepare(`SELECT id, prev_hash, hmac, ${cols.join(', ')}${extra} FROM ${t} ORDER BY id`)
+    .prepare(`SELECT id, prev_hash, hmac, ${contentColumns(t)}${extra} FROM ${t} ORDER BY id`)
     .iterate() as IterableIterator<Record<string, unknown>>;
   const bad = (
     r: Record<string, unknown> | null,
@@ -191,7 +211,7 @@ function verifyTable(
     const okHmac =
       Buffer.isBuffer(prev) &&
       Buffer.isBuffer(stored) &&
-      rowHmac(key, t, canonical(cols.map((c) => r[c])), prev).equals(stored);
+      rowHmac(key, t, canonical(contentValues(t, r)), prev).equals(stored);
     if (!okHmac) stop = { r, kind: 'hmac' };
     else if (!(prev as Buffer).equals(expected)) stop = { r, kind: 'link' };
     else if (

@@ -99,6 +99,7 @@ function apply(j: Journal, blobs: BlobStore, o: IngestOptions, l: EventLine, sta
         runId, seq: l.seq, ts: l.ts, pid: l.pid, tid: l.tid, op: l.op, sys: l.sys, path: l.path,
         path2: l.path2 ?? null, flags: l.flags ?? null, decision: l.decision, ruleId: l.rule ?? null,
         band: l.band ?? null, errno: l.err, pre: l.pre ?? null, preSha, pre2: l.pre2 ?? null, argv: l.argv ?? null,
+        holdId: typeof l.hold === 'number' ? l.hold : null, holdBy: l.by ?? null, heldMs: l.held_ms ?? null,
       }); // prettier-ignore
       if (!inserted && preSha) blobs.release(preSha);
       return inserted ? 1 : 0;

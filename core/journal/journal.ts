@@ -8,6 +8,8 @@ import {
   loadJournalKey,
   rollbackStateHmac,
   rowHmac,
+  contentValues,
+  CONTENT,
   sealExisting,
   verifyChains,
   type ChainedTable,
@@ -209,12 +211,18 @@ export class Journal {
   insertEvent(e: NewEvent): boolean {
     const v = [e.runId, e.seq, e.ts, e.pid, e.tid, e.op, e.sys, e.path, e.path2, e.flags, e.decision, e.ruleId,
       e.band, e.errno, preToJson(e.pre), e.preSha, preToJson(e.pre2), e.argv ? j(redactArgv(e.argv)) : null]; // prettier-ignore
+    const held = { hold_id: e.holdId ?? null, hold_by: e.holdBy ?? null, held_ms: e.heldMs ?? null };
+    const covered = contentValues('events', {
+      ...Object.fromEntries(CONTENT.events.map((c, i) => [c, v[i]])),
+      ...held,
+    });
     const prev = this.tip('events');
-    const h = rowHmac(this.#key, 'events', canonical(v), prev);
+    const h = rowHmac(this.#key, 'events', canonical(covered), prev);
     const info = this.q(
       `INSERT OR IGNORE INTO events (run_id, seq, ts, pid, tid, op, sys, path, path2, flags, decision, rule_id,
-         band, errno, pre, pre_sha, pre2, argv, prev_hash, hmac) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-    ).run(...v, prev, h);
+         band, errno, pre, pre_sha, pre2, argv, hold_id, hold_by, held_ms, prev_hash, hmac)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    ).run(...v, held.hold_id, held.hold_by, held.held_ms, prev, h);
     if (info.changes > 0) this.advanced('events', Number(info.lastInsertRowid), h);
     return info.changes > 0;
   }

@@ -68,5 +68,8 @@ export function eventFrom(r: Row): EventRow {
     preSha: r.pre_sha as string | null,
     pre2: preFromJson(r.pre2),
     argv: unj<string[]>(r.argv),
+    holdId: (r.hold_id as number | null) ?? null,
+    holdBy: (r.hold_by as string | null) ?? null,
+    heldMs: (r.held_ms as number | null) ?? null,
   };
 }

@@ -93,6 +93,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE chain_meta (pending INTEGER NOT NULL);
   INSERT INTO chain_meta (pending) VALUES (1);
   `,
+  // v3: who ended a held event (WIRE.md §3): the hold id, "person" | "policy" | "timeout" | "no-daemon", and
+  // how long the syscall waited. Covered by the row HMAC when set (chain.ts OPTIONAL_CONTENT).
+  `
+  ALTER TABLE events ADD COLUMN hold_id INTEGER;
+  ALTER TABLE events ADD COLUMN hold_by TEXT;
+  ALTER TABLE events ADD COLUMN held_ms INTEGER;
+  `,
 ];
 
 /** The schema version this code writes. */

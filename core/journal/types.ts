@@ -42,6 +42,10 @@ export interface EventRow {
   preSha: string | null;
   pre2: Pre | null;
   argv: string[] | null;
+  /** For a held event (WIRE.md §3): the hold id, who ended it, and how long the syscall waited (ms). */
+  holdId?: number | null;
+  holdBy?: string | null;
+  heldMs?: number | null;
 }
 
 /** Input of Journal.insertEvent (what ingest derives from an `ev` line). */
