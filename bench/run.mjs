@@ -43,6 +43,7 @@ function time(argv, cwd) {
   return ms;
 }
 const noHolds = join(repo, 'bench', 'no-holds.yaml');
+const noHoldsSettings = join(repo, 'bench', 'no-holds-settings.yaml');
 const guarded = (argv) => [
   process.execPath,
   warden,
@@ -52,6 +53,8 @@ const guarded = (argv) => [
   ws,
   '--policy',
   noHolds,
+  '--policy',
+  noHoldsSettings,
   '--',
   ...argv,
 ];
