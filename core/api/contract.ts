@@ -7,6 +7,9 @@
  * `MAX_LINE_BYTES` or that fails its schema gets an error answer and changes no state.
  */
 import { z } from 'zod';
+import { netMethods } from './contract-net.js';
+import { messageMethods } from './contract-messages.js';
+import { watchMethods } from './contract-watch.js';
 
 /** Largest request line the daemon accepts, in bytes. */
 export const MAX_LINE_BYTES = 1 << 20;
@@ -85,7 +88,7 @@ export const pushSchema = z.discriminatedUnion('type', [
 ]);
 export type Push = z.infer<typeof pushSchema>;
 
-export const methods = {
+const coreMethods = {
   'holds.list': { params: z.object({ run: z.number().int().positive().optional() }).strict() },
   'holds.decide': { params: decideParams },
   /** Pushes (`{push: Push}` lines) follow on this connection until it closes. */
@@ -101,6 +104,8 @@ export const methods = {
         tmp: z.array(z.string().startsWith('/')),
         policies: z.array(z.string().startsWith('/')),
         landlock: z.boolean().default(true),
+        /** `isolated`: own network namespace, egress only through Warden's proxy; `host`: no isolation. */
+        net: z.enum(['isolated', 'host']).default('host'),
       })
       .strict(),
   },
@@ -150,6 +155,12 @@ export const methods = {
   'rollback.undo': { params: z.object({ rollback: z.number().int().positive() }).strict() },
   shutdown: { params: z.object({}).strict() },
 } as const;
+
+/**
+ * Every method of the API: the core ones above, plus those of the network / outbound-message / watch-mode
+ * areas, each kept in its own `contract-*.ts` so the areas grow without editing one shared list.
+ */
+export const methods = { ...coreMethods, ...netMethods, ...messageMethods, ...watchMethods } as const;
 
 export type Method = keyof typeof methods;
 export type Params<M extends Method> = z.input<(typeof methods)[M]['params']>;

@@ -184,6 +184,9 @@ program
 registerHoldCommands(program, stateOption);
 registerJournalCommands(program);
 (await import('./cmd-ui.js')).registerUiCommand(program, stateOption);
+(await import('./cmd-messages.js')).registerMessagesCommands(program, stateOption);
+(await import('./cmd-mcp.js')).registerMcpCommands(program, stateOption);
+(await import('./cmd-watch.js')).registerWatchCommands(program, stateOption);
 
 const policy = program.command('policy').description('check and show policies');
 policy

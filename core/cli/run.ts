@@ -29,6 +29,10 @@ const startResult = z.object({
   events: z.string(),
   stage: z.string(),
   helper: z.string(),
+  /** Added by the daemon's extension areas (core/daemon/extension.ts). */
+  env: z.record(z.string(), z.string()).default({}),
+  pathPrepend: z.array(z.string()).default([]),
+  forwards: z.array(z.object({ port: z.number().int(), socket: z.string() })).default([]),
 });
 
 const finishResult = z.object({
@@ -96,7 +100,10 @@ export async function runCommand(argv: string[], opts: RunOpts): Promise<number>
   }
 
   if (shouldPrompt()) await promptForHolds(client, started.run);
-  const child = spawn(started.helper, ['--table', started.table, '--', ...argv], { stdio: 'inherit' });
+  const env = { ...process.env, ...started.env };
+  if (started.pathPrepend.length > 0)
+    env.PATH = [...started.pathPrepend, ...(process.env.PATH ?? '').split(':').filter(Boolean)].join(':');
+  const child = spawn(started.helper, ['--table', started.table, '--', ...argv], { stdio: 'inherit', env });
   // The terminal's signals reach the helper and the agent directly (same process group); signals sent to
   // this process alone are forwarded, and we stay alive to finish the run's journal.
   const forward = (sig: NodeJS.Signals) => child.kill(sig);

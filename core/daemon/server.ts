@@ -52,6 +52,7 @@ export async function startDaemon(
   if (existsSync(layout.socket)) unlinkSync(layout.socket); // stale socket of a dead daemon
   const service = new Service(layout, opts.log);
   service.recover();
+  await service.attachExtensions();
 
   const clients = new Set<Socket>();
   let idleTimer: NodeJS.Timeout | null = null;
@@ -85,6 +86,7 @@ export async function startDaemon(
     for (const c of clients) c.destroy();
     await new Promise<void>((r) => server.close(() => r()));
     await api?.close();
+    await service.closeExtensions();
     service.close();
     rmSync(layout.daemonPid, { force: true });
     rmSync(layout.apiJson, { force: true });

@@ -28,6 +28,8 @@ import { applyRollback } from '../rollback/apply.js';
 import { HoldManager } from '../holds/manager.js';
 import { showRun, verifyJournal } from '../journal/verify.js';
 import { undoRollback } from '../rollback/undo.js';
+import type { DaemonExtension, RunSetup } from './extension.js';
+import { extensionFactories } from './extensions.js';
 
 /**
  * An event row as the API sends it: paths that are not valid UTF-8 travel as `pathHex`/`path2Hex` (with
@@ -69,6 +71,8 @@ export class Service {
   private running = new Set<number>();
   private policyCache: { key: string; policy: Policy } | null = null;
   private ingestQueued = new Set<number>();
+  /** Areas beyond the core (egress proxy, message queue, watch mode), attached by `attachExtensions`. */
+  private extensions: DaemonExtension[] = [];
 
   constructor(
     readonly layout: StateLayout,
@@ -89,6 +93,29 @@ export class Service {
   recover(): void {
     const n = ingestAll(this.journal, this.blobs, this.layout.dir);
     if (n > 0) this.log(`daemon: recovered ${n} event lines left by runs while the daemon was down`);
+  }
+
+  /** Attaches the extension areas (extensions.ts); an area that fails to start is logged and left out. */
+  async attachExtensions(): Promise<void> {
+    for (const make of extensionFactories) {
+      try {
+        this.extensions.push(await make(this));
+      } catch (err) {
+        this.log(`daemon: an extension failed to start: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  /** Closes the extension areas, last attached first. */
+  async closeExtensions(): Promise<void> {
+    for (const ext of [...this.extensions].reverse()) {
+      try {
+        await ext.close?.();
+      } catch (err) {
+        this.log(`daemon: closing ${ext.name} failed: ${errorMessage(err)}`);
+      }
+    }
+    this.extensions = [];
   }
 
   /** True while a run is in progress (the idle timer must not stop the daemon then). */
@@ -190,8 +217,13 @@ export class Service {
         const p = params as P<'policy.show'>;
         return ruleSummary(this.loadPolicies(p.policies));
       }
-      default:
+      default: {
+        for (const ext of this.extensions) {
+          const handler = ext.handlers?.[method] as ((p: unknown) => unknown) | undefined;
+          if (handler) return handler(params);
+        }
         throw new WardenError('unknown-method', `method ${method} is not served by this daemon`);
+      }
     }
   }
 
@@ -214,6 +246,7 @@ export class Service {
       runsInProgress: [...this.running],
       helper: existsSync(helperBinary('warden-supervise')) ? helperBinary('warden-supervise') : null,
       lastRun: this.journal.getRun('last') ?? null,
+      extensions: Object.fromEntries(this.extensions.map((e) => [e.name, e.status?.() ?? {}])),
     };
   }
 
@@ -250,7 +283,7 @@ export class Service {
     }
   }
 
-  private startRun(p: P<'run.start'>) {
+  private async startRun(p: P<'run.start'>) {
     const helper = helperBinary('warden-supervise');
     if (!existsSync(helper)) {
       throw new WardenError(
@@ -285,11 +318,32 @@ export class Service {
     this.running.add(run);
     this.runPolicies.set(run, policy);
     this.holds.push({ type: 'run.started', run });
+    const setup: Required<RunSetup> = { env: {}, pathPrepend: [], forwards: [] };
+    for (const ext of this.extensions) {
+      const s = await ext.runStart?.({
+        run,
+        argv: p.argv,
+        cwd: p.cwd,
+        workspace: p.workspace,
+        home: p.home,
+        net: p.net,
+      });
+      Object.assign(setup.env, s?.env ?? {});
+      setup.pathPrepend.push(...(s?.pathPrepend ?? []));
+      setup.forwards.push(...(s?.forwards ?? []));
+    }
     this.log(`daemon: run ${run} started: ${JSON.stringify(p.argv)} in ${p.workspace}`);
-    return { run, table: tablePath, events, stage: stageDir, helper };
+    return { run, table: tablePath, events, stage: stageDir, helper, ...setup };
   }
 
-  private finishRun(p: P<'run.finish'>) {
+  private async finishRun(p: P<'run.finish'>) {
+    for (const ext of this.extensions) {
+      try {
+        await ext.runEnd?.(p.run);
+      } catch (err) {
+        this.log(`daemon: ${ext.name} at the end of run ${p.run}: ${errorMessage(err)}`);
+      }
+    }
     this.ingest(p.run);
     this.journal.endRun(p.run, { exitCode: p.exitCode, signal: p.signal });
     this.running.delete(p.run);
