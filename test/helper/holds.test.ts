@@ -483,21 +483,79 @@ withDaemon('malformed daemon lines are faults; the hold still gets its one answe
   assert.equal(ev[0]!.by, 'person');
 });
 
-withDaemon('the daemon goes away mid-hold: the ask takes its fallback at once', {}, async (e, d) => {
-  fs.writeFileSync(join(e.ws, 'guarded'), 'g');
-  fs.appendFileSync(
-    e.table,
-    `rule\task-guarded\t20-ask\task\tdelete\tpath\t${e.ws}/guarded\ttimeout=20000\n`,
+withDaemon(
+  'the daemon goes away mid-hold and does not come back: the ask waits for its deadline, then its fallback',
+  {},
+  async (e, d) => {
+    fs.writeFileSync(join(e.ws, 'guarded'), 'g');
+    fs.appendFileSync(
+      e.table,
+      `rule\task-guarded\t20-ask\task\tdelete\tpath\t${e.ws}/guarded\ttimeout=2500\n`,
+    );
+    reorder(e);
+    // the whole daemon disappears (listener closed, socket file gone), not only the connection
+    d.onHold = () => setTimeout(() => void d.close().then(() => fs.rmSync(e.socket, { force: true })), 100);
+    const r = await sh(e, 'rm guarded');
+    assert.notEqual(r.status, 0);
+    // the helper kept the hold for a daemon to come back (reconnect attempts meanwhile), until its deadline
+    assert.ok(r.ms >= 2300 && r.ms < 8000, `${r.ms} ms`);
+    assert.equal(fs.existsSync(join(e.ws, 'guarded')), true);
+    const ev = evs(r.lines).find((l) => l.path === join(e.ws, 'guarded'))!;
+    assert.equal(ev.by, 'no-daemon');
+    assert.equal(ev.decision, 'deny');
+    assert.equal(d.holds.length, 1);
+  },
+);
+
+for (const decision of ['allow', 'deny'] as const) {
+  withDaemon(
+    `the daemon restarts mid-hold: the helper reconnects, re-sends hello and the hold, the new daemon's ${decision} applies`,
+    {},
+    async (e, d) => {
+      fs.writeFileSync(join(e.ws, 'guarded'), 'g');
+      fs.appendFileSync(
+        e.table,
+        `rule\task-guarded\t20-ask\task\tdelete\tpath\t${e.ws}/guarded\ttimeout=20000\n`,
+      );
+      reorder(e);
+      const second = new FakeDaemon(e.socket);
+      let restarted = 0;
+      second.onHold = (h) => setTimeout(() => second.decide(h.hold, decision), 50);
+      d.onHold = () =>
+        setTimeout(async () => {
+          await d.close();
+          fs.rmSync(e.socket, { force: true });
+          await new Promise((res) => setTimeout(res, 400)); // the helper retries meanwhile
+          await second.listen();
+          restarted = Date.now();
+        }, 100);
+      try {
+        const r = await sh(e, 'rm guarded; echo rc=$?');
+        const first = d.holds[0]!;
+        const again = second.holds[0];
+        assert.ok(again, `the hold reached the new daemon: ${r.stderr}`);
+        assert.deepEqual(second.hello, { t: 'hello', run: 1 });
+        assert.equal(second.msgs[0]!.t, 'hello', 'hello comes first on the new connection');
+        assert.equal(again.hold, first.hold);
+        assert.equal(again.seq, first.seq);
+        assert.equal(again.deadline_ms, first.deadline_ms, 'the original deadline travels with it');
+        assert.equal(again.path, join(e.ws, 'guarded'));
+        // reconnect backoff is capped at 1 s: the hold is back soon after the daemon is
+        assert.ok(second.arrivals[0]! - restarted < 1500, `${second.arrivals[0]! - restarted} ms`);
+        assert.equal(fs.existsSync(join(e.ws, 'guarded')), decision === 'deny');
+        assert.equal(r.stdout, decision === 'allow' ? 'rc=0\n' : 'rc=1\n');
+        const ev = evs(r.lines).filter((l) => l.path === join(e.ws, 'guarded'));
+        assert.equal(ev.length, 1, 'one answer, one ev line');
+        assert.equal(ev[0]!.by, 'person');
+        assert.equal(ev[0]!.decision, decision);
+        assert.equal(ev[0]!.hold, first.hold);
+        assert.deepEqual(second.resolved(), [{ t: 'resolved', hold: first.hold, decision, by: 'person' }]);
+      } finally {
+        await second.close();
+      }
+    },
   );
-  reorder(e);
-  d.onHold = () => setTimeout(() => d.conns.forEach((c) => c.destroy()), 100);
-  const r = await sh(e, 'rm guarded');
-  assert.notEqual(r.status, 0);
-  assert.ok(r.ms < 5000, `${r.ms} ms`);
-  const ev = evs(r.lines).find((l) => l.path === join(e.ws, 'guarded'))!;
-  assert.equal(ev.by, 'no-daemon');
-  assert.equal(ev.decision, 'deny');
-});
+}
 
 withDaemon('the held process is killed: the hold is dropped with err ESRCH', {}, async (e, d) => {
   fs.writeFileSync(join(e.ws, 'guarded'), 'g');

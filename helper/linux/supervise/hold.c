@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 enum { REASON_RULE, REASON_BULK, REASON_REPEAT };
@@ -38,6 +39,7 @@ struct hold {
 	long long count;
 	long long behind; /* 0 = primary (has a hold line), else the primary's id */
 	int no_daemon;    /* parked without a daemon connection */
+	char *line;       /* primary: its hold line, re-sent verbatim after a reconnect */
 };
 
 #define MAX_HOLDS 4096
@@ -286,6 +288,20 @@ static size_t sout_len, sout_cap;
 static char sin[65536];
 static size_t sin_len;
 
+/*
+ * Reconnecting (WIRE.md §3 "Daemon restarts"): after the connection breaks we
+ * try again with a non-blocking connect, 50 ms after the loss and then with
+ * doubling waits capped at 1 s, for as long as the run lives. Pending asks keep
+ * waiting meanwhile, for at most RECONNECT_GRACE_MS after the loss (or their
+ * own deadline, whichever is first), then take their fallback ("no-daemon").
+ */
+#define RECONNECT_MIN_MS   50
+#define RECONNECT_MAX_MS   1000
+#define RECONNECT_GRACE_MS 30000
+static int had_daemon;    /* a connection existed once: reconnect after a loss */
+static long long lost_at; /* when the connection broke; 0 while connected */
+static long long next_try, backoff;
+
 static void sock_lost(void)
 {
 	if (S.sock_fd >= 0)
@@ -293,6 +309,17 @@ static void sock_lost(void)
 	S.sock_fd = -1;
 	sout_len = 0;
 	sin_len = 0;
+	if (had_daemon && !lost_at) {
+		lost_at = now_ms();
+		backoff = RECONNECT_MIN_MS;
+		next_try = lost_at + backoff;
+	}
+}
+
+/* 1 while asks may wait for a reconnect (the loss is recent), else 0. */
+static int in_grace(long long now)
+{
+	return S.sock_fd < 0 && lost_at && now - lost_at < RECONNECT_GRACE_MS;
 }
 
 void sock_flush(void)
@@ -364,6 +391,62 @@ static void sock_json(struct jbuf *j)
 	free(j->b);
 }
 
+/* Lines the daemon must see again after a reconnect: every pending primary hold. */
+static void resend_holds(void)
+{
+	for (int i = 0; i < n_holds && S.sock_fd >= 0; i++) {
+		struct hold *h = holds[i];
+		if (h->behind || !h->line)
+			continue;
+		h->no_daemon = 0;
+		sock_queue(h->line, strlen(h->line));
+	}
+}
+
+int sock_connect(void)
+{
+	if (S.sock_fd >= 0)
+		return 0;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (!S.t.socket || strlen(S.t.socket) >= sizeof sa.sun_path)
+		return -1;
+	strcpy(sa.sun_path, S.t.socket);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	/* a unix stream connect never waits: it succeeds, or fails with ENOENT,
+	 * ECONNREFUSED or EAGAIN (backlog full), all of which mean "later" */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+		close(fd);
+		return -1;
+	}
+	int again = had_daemon;
+	S.sock_fd = fd;
+	sout_len = 0;
+	sin_len = 0;
+	had_daemon = 1;
+	lost_at = 0;
+	char hello[64];
+	int n = snprintf(hello, sizeof hello, "{\"t\":\"hello\",\"run\":%lld}\n", S.t.run);
+	sock_queue(hello, (size_t)n);
+	if (again)
+		resend_holds();
+	return S.sock_fd >= 0 ? 0 : -1;
+}
+
+void sock_retry(void)
+{
+	if (S.sock_fd >= 0 || !had_daemon)
+		return;
+	long long now = now_ms();
+	if (now < next_try)
+		return;
+	if (sock_connect() == 0)
+		return;
+	backoff = backoff * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : backoff * 2;
+	next_try = now + backoff;
+}
+
 static void send_resolved(const struct hold *h, int outcome, const char *by)
 {
 	if (S.sock_fd < 0 || h->behind)
@@ -378,7 +461,7 @@ static void send_resolved(const struct hold *h, int outcome, const char *by)
 	sock_json(&j);
 }
 
-static void send_hold(const struct hold *h, char *const *argv)
+static void send_hold(struct hold *h, char *const *argv)
 {
 	const struct call *c = &h->c;
 	char cwd[PATH_MAX];
@@ -416,6 +499,16 @@ static void send_hold(const struct hold *h, char *const *argv)
 	}
 	jb_cstr(&j, "cwd", proc_cwd(c->tid, cwd) ? NULL : cwd);
 	jb_obj_end(&j);
+	if (j.oom) {
+		free(j.b);
+		return;
+	}
+	/* kept (NUL-terminated) for a re-send after a daemon restart */
+	h->line = malloc(j.len + 1);
+	if (h->line) {
+		memcpy(h->line, j.b, j.len);
+		h->line[j.len] = 0;
+	}
 	sock_json(&j);
 }
 
@@ -470,8 +563,8 @@ static int park(struct call *c, enum decision asked, int reason, long long wait_
 	h->no_daemon = S.sock_fd < 0;
 	holds[n_holds++] = h;
 	c->parked = 1;
-	if (!behind && S.sock_fd >= 0)
-		send_hold(h, c->argv);
+	if (!behind)
+		send_hold(h, c->argv); /* queued only while connected; kept for a reconnect */
 	return 0;
 }
 
@@ -553,21 +646,36 @@ static void resolve(struct hold *h, int outcome, const char *by, int scope)
 			break;
 		drop(first);
 		redo_one(first, outcome, "policy", h->id);
+		free(first->line);
 		free(first);
 	}
+	free(h->line);
 	free(h);
+}
+
+/* When primary H must end by itself: its deadline, or sooner for an ask while no
+ * daemon is connected (at once if none ever was, else when the grace runs out). */
+static long long due_ms(const struct hold *h)
+{
+	long long d = h->deadline_ms;
+	if (h->asked == DEC_ASK && S.sock_fd < 0) {
+		long long g = lost_at ? lost_at + RECONNECT_GRACE_MS : 0;
+		if (g < d)
+			d = g;
+	}
+	return d;
 }
 
 int hold_timeout(void)
 {
 	long long best = -1, now = now_ms();
+	if (S.sock_fd < 0 && had_daemon)
+		best = next_try > now ? next_try - now : 0;
 	for (int i = 0; i < n_holds; i++) {
 		const struct hold *h = holds[i];
 		if (h->behind)
 			continue;
-		if (h->asked == DEC_ASK && S.sock_fd < 0)
-			return 0;
-		long long d = h->deadline_ms - now;
+		long long d = due_ms(h) - now;
 		if (d < 0)
 			d = 0;
 		if (best < 0 || d < best)
@@ -585,12 +693,13 @@ void hold_tick(void)
 			struct hold *h = holds[i];
 			if (h->behind)
 				continue;
-			if (now >= h->deadline_ms || (h->asked == DEC_ASK && S.sock_fd < 0))
+			if (now >= due_ms(h))
 				due = h;
 		}
 		if (!due)
 			return;
-		int lost = now < due->deadline_ms || due->no_daemon;
+		int lost = now < due->deadline_ms || due->no_daemon ||
+		           (due->asked == DEC_ASK && S.sock_fd < 0);
 		/* a bulk fallback covers the rest of that burst */
 		resolve(due, due->fallback, lost ? "no-daemon" : "timeout",
 		        due->reason == REASON_BULK ? 1 : 0);
@@ -609,6 +718,7 @@ void hold_end(void)
 		}
 		drop(h);
 		redo_one(h, h->fallback, "policy", h->behind);
+		free(h->line);
 		free(h);
 	}
 }
@@ -648,7 +758,9 @@ static int rule_fallback(const struct call *c)
 static void ask(struct call *c, int reason, const char *root, long long count)
 {
 	int fb = rule_fallback(c);
-	if (S.sock_fd < 0) {
+	if (S.sock_fd < 0)
+		sock_connect(); /* a daemon may be back before the retry timer says so */
+	if (S.sock_fd < 0 && !in_grace(now_ms())) {
 		annotate(c, fb, ++hold_seq, "no-daemon", 0);
 		if (reason == REASON_BULK)
 			burst_add(c->tgid, root, c->v.rule, fb, c->hold_id);

@@ -122,7 +122,9 @@ int supervise_loop(int sigfd)
 	int child_status = 0, child_done = 0;
 	for (;;) {
 		/* the daemon socket joins the poll set while connected (decide lines in,
-		 * queued hold/resolved lines out); the timeout is the nearest hold deadline */
+		 * queued hold/resolved lines out); the timeout is the nearest hold deadline
+		 * or, while the connection is lost, the next reconnect attempt */
+		sock_retry();
 		struct pollfd fds[3] = {{.fd = S.listener, .events = POLLIN},
 		                        {.fd = sigfd, .events = POLLIN},
 		                        {.fd = S.sock_fd, .events = POLLIN}};

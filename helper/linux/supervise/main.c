@@ -32,28 +32,11 @@ static void usage(void)
 	exit(125);
 }
 
-/* Connect to the daemon socket for wake-ups; failure is not an error. */
+/* Connect to the daemon socket (hold conversation and wake-ups); failure is not an error. */
 static void connect_daemon(void)
 {
 	S.sock_fd = -1;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(S.t.socket) >= sizeof sa.sun_path)
-		return;
-	strcpy(sa.sun_path, S.t.socket);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
-		close(fd);
-		return;
-	}
-	char hello[64];
-	int n = snprintf(hello, sizeof hello, "{\"t\":\"hello\",\"run\":%lld}\n", S.t.run);
-	if (send(fd, hello, (size_t)n, MSG_NOSIGNAL) != n) {
-		close(fd);
-		return;
-	}
-	S.sock_fd = fd;
+	sock_connect();
 }
 
 /* Child side: confine, hand the listener to the parent, exec. Never returns. */

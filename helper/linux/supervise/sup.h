@@ -265,6 +265,16 @@ void sock_drain(int ms);
 /* sock_readable - read and act on decide lines from the daemon. */
 void sock_readable(void);
 
+/*
+ * sock_connect - connect to the daemon socket (non-blocking; never waits),
+ * send the hello line and, on a reconnect, every pending hold line again
+ * (same ids and deadlines). Returns 0 when connected, -1 otherwise.
+ */
+int sock_connect(void);
+
+/* sock_retry - while the connection is lost: reconnect when the backoff says so. */
+void sock_retry(void);
+
 /* ---- creds.c ---- */
 
 /*
