@@ -46,13 +46,26 @@ program
   )
   .addOption(stateOption())
   .option('--no-landlock', 'do not apply the Landlock wall (tests of the seccomp layer only)')
+  .addOption(
+    new Option(
+      '--net <mode>',
+      "isolated: own network namespace, egress only through Warden's proxy (default where it works); host: no isolation",
+    ).choices(['isolated', 'host']),
+  )
   .option('-q, --quiet', 'do not print the run summary')
   .argument('<command...>', 'the command to run, after --')
   .passThroughOptions()
   .action(
     async (
       cmd: string[],
-      opts: { workspace?: string; policy: string[]; state?: string; landlock: boolean; quiet?: boolean },
+      opts: {
+        workspace?: string;
+        policy: string[];
+        state?: string;
+        landlock: boolean;
+        quiet?: boolean;
+        net?: 'isolated' | 'host';
+      },
     ) => {
       const { runCommand } = await import('./run.js');
       process.exitCode = await runCommand(cmd, opts);

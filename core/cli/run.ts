@@ -14,6 +14,7 @@ import { WardenError, errorMessage } from '../util/errors.js';
 import { chooseStateDir, ensureStateDir } from '../util/paths.js';
 import type { DaemonClient } from '../api/client.js';
 import { promptForHolds, shouldPrompt } from './prompt.js';
+import { chooseNetMode, netnsCommand, type NetMode } from '../net/netns.js';
 
 export interface RunOpts {
   workspace?: string;
@@ -21,6 +22,8 @@ export interface RunOpts {
   state?: string;
   landlock: boolean;
   quiet?: boolean;
+  /** Network mode (issue 6): default isolated where a network namespace can be made, else host. */
+  net?: NetMode;
 }
 
 const startResult = z.object({
@@ -80,6 +83,7 @@ export async function runCommand(argv: string[], opts: RunOpts): Promise<number>
   const cwd = process.cwd();
   const workspace = realDir(resolve(opts.workspace ?? cwd), 'workspace');
   const home = realDir(process.env.HOME || homedir(), 'home directory');
+  const net = chooseNetMode(opts.net);
   let client: DaemonClient = await ensureDaemon(layout);
   let started;
   try {
@@ -92,6 +96,7 @@ export async function runCommand(argv: string[], opts: RunOpts): Promise<number>
         tmp: tempDirs(),
         policies: opts.policy.map((p) => resolve(p)),
         landlock: opts.landlock,
+        net: net.mode,
       }),
     );
   } catch (err) {
@@ -103,7 +108,14 @@ export async function runCommand(argv: string[], opts: RunOpts): Promise<number>
   const env = { ...process.env, ...started.env };
   if (started.pathPrepend.length > 0)
     env.PATH = [...started.pathPrepend, ...(process.env.PATH ?? '').split(':').filter(Boolean)].join(':');
-  const child = spawn(started.helper, ['--table', started.table, '--', ...argv], { stdio: 'inherit', env });
+  const helperArgs = ['--table', started.table, '--', ...argv];
+  // --net isolated: warden-netns makes the namespace, forwards the daemon's proxy into it, and execs the
+  // supervisor, so `child` stays the supervised tree and signals and the exit status pass through unchanged.
+  const [file, args] =
+    net.mode === 'isolated'
+      ? netnsCommand(started.helper, helperArgs, started.forwards)
+      : [started.helper, helperArgs];
+  const child = spawn(file, args, { stdio: 'inherit', env });
   // The terminal's signals reach the helper and the agent directly (same process group); signals sent to
   // this process alone are forwarded, and we stay alive to finish the run's journal.
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
@@ -138,6 +150,7 @@ export async function runCommand(argv: string[], opts: RunOpts): Promise<number>
     status = `exit ${exit}`;
   }
   if (!opts.quiet) {
+    if (net.warning) process.stderr.write(`warden: warning: ${net.warning}.\n`);
     const extra = [
       summary.faults ? `${summary.faults} faults` : '',
       summary.irreversible ? `${summary.irreversible} irreversible` : '',

@@ -15,6 +15,8 @@ export interface RunContext {
   home: string;
   /** `isolated`: the run gets its own network namespace with only loopback; `host`: no isolation. */
   net: 'isolated' | 'host';
+  /** Extra policy files the run was started with (`--policy`, absolute), after the shipped and user bands. */
+  policies?: string[];
 }
 
 /** A TCP port on the run's loopback (inside its network namespace) forwarded to a unix socket outside. */

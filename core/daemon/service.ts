@@ -327,6 +327,7 @@ export class Service {
         workspace: p.workspace,
         home: p.home,
         net: p.net,
+        policies: p.policies,
       });
       Object.assign(setup.env, s?.env ?? {});
       setup.pathPrepend.push(...(s?.pathPrepend ?? []));

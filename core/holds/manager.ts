@@ -33,6 +33,28 @@ export class HoldManager {
 
   constructor(private readonly ctx: HoldContext) {}
 
+  /**
+   * Daemon-side holds (issue 6: the egress proxy's `connect` holds, core/net): held by the daemon itself, not
+   * by a helper, so a person's answer goes to `answer` instead of a `decide` line. The owner keeps the deadline
+   * and calls `resolveLocal` when it passes (or its run ends). Hold numbers must not collide with the helper's.
+   */
+  private local = new Map<string, (decision: 'allow' | 'deny', scope: string) => void>();
+
+  /** Adds a daemon-side hold (see `local`) and pushes `hold.new`. */
+  addLocal(hold: Hold, answer: (decision: 'allow' | 'deny', scope: string) => void): void {
+    this.holds.set(hold.id, hold);
+    this.local.set(hold.id, answer);
+    this.ctx.log(`daemon: hold ${hold.id}: ${hold.decision} ${hold.op} ${hold.path} [${hold.rule}]`);
+    this.push({ type: 'hold.new', hold });
+  }
+
+  /** Ends a daemon-side hold without a person (timeout, run gone); false when it was already answered. */
+  resolveLocal(id: string, decision: 'allow' | 'deny', by: 'timeout' | 'gone' | 'policy'): boolean {
+    if (!this.local.delete(id) || !this.holds.delete(id)) return false;
+    this.push({ type: 'hold.resolved', id, decision, by });
+    return true;
+  }
+
   /** A helper connected for `run`; `send` writes one line to it. */
   attach(run: number, send: (line: string) => void): void {
     this.helpers.set(run, send);
@@ -152,6 +174,14 @@ export class HoldManager {
         `no pending hold ${id} (it may have been answered or timed out)`,
         2,
       );
+    const answer = this.local.get(id);
+    if (answer) {
+      this.local.delete(id);
+      this.holds.delete(id);
+      this.push({ type: 'hold.resolved', id, decision, by: 'person' });
+      answer(decision, scope);
+      return { rule: null };
+    }
     const send = this.helpers.get(h.run);
     if (!send) throw new WardenError('run-gone', `the run of hold ${id} has no supervisor any more`, 1);
     let wire: DecideMessage['scope'] = scope === 'always' ? 'run' : scope;

@@ -32,16 +32,29 @@ export const OPTIONAL_CONTENT: Record<ChainedTable, readonly string[]> = {
   rollbacks: [],
 };
 
-/** The values a row's HMAC covers, in canonical order (see CONTENT and OPTIONAL_CONTENT). */
+/**
+ * A second tier of optional columns (schema v4): bytes up/down of a `connect` event journaled by the egress
+ * proxy (core/net). When one is set, the row's HMAC covers OPTIONAL_CONTENT (nulls included) and these; rows
+ * without them verify exactly as before.
+ */
+export const NET_CONTENT: Record<ChainedTable, readonly string[]> = {
+  events: ['bytes_up', 'bytes_down'],
+  processes: [],
+  rollbacks: [],
+};
+
+/** The values a row's HMAC covers, in canonical order (see CONTENT, OPTIONAL_CONTENT and NET_CONTENT). */
 export function contentValues(t: ChainedTable, r: Record<string, unknown>): unknown[] {
   const v = CONTENT[t].map((c) => r[c]);
   const opt = OPTIONAL_CONTENT[t].map((c) => r[c] ?? null);
+  const net = NET_CONTENT[t].map((c) => r[c] ?? null);
+  if (net.some((x) => x !== null)) return [...v, ...opt, ...net];
   return opt.some((x) => x !== null) ? [...v, ...opt] : v;
 }
 
 /** Column list for SELECTs that feed contentValues. */
 function contentColumns(t: ChainedTable): string {
-  return [...CONTENT[t], ...OPTIONAL_CONTENT[t]].join(', ');
+  return [...CONTENT[t], ...OPTIONAL_CONTENT[t], ...NET_CONTENT[t]].join(', ');
 }
 
 /**

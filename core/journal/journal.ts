@@ -227,6 +227,36 @@ export class Journal {
     return info.changes > 0;
   }
 
+  /**
+   * Inserts one event journaled by the daemon itself (the egress proxy's `connect`, core/net), with bytes sent
+   * up and received down, chained like insertEvent (NET_CONTENT joins the HMAC). `seq` must not collide with
+   * the helper's: callers use their own range. Returns true if a row was inserted.
+   */
+  insertNetEvent(e: NewEvent & { bytesUp: number; bytesDown: number }): boolean {
+    const v = [e.runId, e.seq, e.ts, e.pid, e.tid, e.op, e.sys, e.path, e.path2, e.flags, e.decision, e.ruleId,
+      e.band, e.errno, preToJson(e.pre), e.preSha, preToJson(e.pre2), e.argv ? j(redactArgv(e.argv)) : null]; // prettier-ignore
+    const extra = {
+      hold_id: e.holdId ?? null,
+      hold_by: e.holdBy ?? null,
+      held_ms: e.heldMs ?? null,
+      bytes_up: e.bytesUp,
+      bytes_down: e.bytesDown,
+    };
+    const covered = contentValues('events', {
+      ...Object.fromEntries(CONTENT.events.map((c, i) => [c, v[i]])),
+      ...extra,
+    });
+    const prev = this.tip('events');
+    const h = rowHmac(this.#key, 'events', canonical(covered), prev);
+    const info = this.q(
+      `INSERT OR IGNORE INTO events (run_id, seq, ts, pid, tid, op, sys, path, path2, flags, decision, rule_id,
+         band, errno, pre, pre_sha, pre2, argv, hold_id, hold_by, held_ms, bytes_up, bytes_down, prev_hash, hmac)
+         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+    ).run(...v, ...Object.values(extra), prev, h);
+    if (info.changes > 0) this.advanced('events', Number(info.lastInsertRowid), h);
+    return info.changes > 0;
+  }
+
   /** Inserts one `proc` record (argv redacted), chained to the previous process row. */
   insertProcess(p: ProcessRow): void {
     const v = [p.runId, p.pid, p.ppid, JSON.stringify(redactArgv(p.argv)), p.exe, p.cwd, p.ts];

@@ -71,5 +71,8 @@ export function eventFrom(r: Row): EventRow {
     holdId: (r.hold_id as number | null) ?? null,
     holdBy: (r.hold_by as string | null) ?? null,
     heldMs: (r.held_ms as number | null) ?? null,
+    ...(r.bytes_up != null || r.bytes_down != null
+      ? { bytesUp: r.bytes_up as number | null, bytesDown: r.bytes_down as number | null }
+      : {}),
   };
 }

@@ -100,6 +100,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE events ADD COLUMN hold_by TEXT;
   ALTER TABLE events ADD COLUMN held_ms INTEGER;
   `,
+  // v4: bytes sent and received on a `connect` event the egress proxy journals (core/net). Covered by the row
+  // HMAC when set (chain.ts NET_CONTENT).
+  `
+  ALTER TABLE events ADD COLUMN bytes_up INTEGER;
+  ALTER TABLE events ADD COLUMN bytes_down INTEGER;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -46,6 +46,9 @@ export interface EventRow {
   holdId?: number | null;
   holdBy?: string | null;
   heldMs?: number | null;
+  /** For a `connect` event journaled by the egress proxy (core/net): bytes sent up / received down. */
+  bytesUp?: number | null;
+  bytesDown?: number | null;
 }
 
 /** Input of Journal.insertEvent (what ingest derives from an `ev` line). */

@@ -1,4 +1,136 @@
-/** The daemon side of the egress proxy (issue 6). */
-import type { DaemonExtensionFactory } from '../daemon/extension.js';
+/**
+ * The daemon side of the egress proxy (issue 6): for a run started with `net: isolated`, an EgressProxy on
+ * `<state>/net/<run>.sock` (0600, dir 0700) that warden-netns forwards to 127.0.0.1:{@link PROXY_PORT} inside the
+ * run's network namespace, the proxy environment for the run, policy decisions with `ask` held through the
+ * HoldManager (op `connect`), and one journaled `connect` event per connection with bytes up and down.
+ */
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DaemonExtensionFactory, RunContext, RunSetup } from '../daemon/extension.js';
+import type { Service } from '../daemon/service.js';
+import { policyFiles } from '../daemon/service.js';
+import { WardenError } from '../util/errors.js';
+import { EgressProxy, type ConnectionRecord } from './proxy.js';
+import { HostResolver } from './resolve.js';
+import { decideConnect, loadNetworkPolicy } from './rules.js';
+import { ConnectGate } from './gate.js';
 
-export const netExtension: DaemonExtensionFactory = () => ({ name: 'net' });
+/** The proxy's port on the run's loopback (its own network namespace, so one fixed port serves every run). */
+export const PROXY_PORT = 3128;
+/**
+ * `seq` of the connect events the daemon journals: the helper numbers its events 1, 2, … per run, so the
+ * daemon's start here to never collide. They sort after the run's file events in `warden log`.
+ */
+export const NET_SEQ_BASE = 1_000_000_000;
+
+/** Longest unix socket path (sockaddr_un.sun_path is 108 bytes with the NUL). */
+const SUN_PATH_MAX = 107;
+
+/**
+ * The environment a run gets so that its tools use the proxy. curl and wget read only the lower-case
+ * `http_proxy` (upper-case HTTP_PROXY is ignored by curl for CGI safety); git uses libcurl and so honours
+ * `http_proxy`/`https_proxy`/`all_proxy`; npm reads `npm_config_proxy`/`npm_config_https_proxy`; Python's
+ * urllib and pip read both cases. Node's built-in `fetch` ignores all of these on Node 20 (`NODE_USE_ENV_PROXY`
+ * makes Node ≥ 24.5 honour them), so fetch fails closed inside an isolated run: there is no route out.
+ */
+export function proxyEnv(port = PROXY_PORT): Record<string, string> {
+  const url = `http://127.0.0.1:${port}`;
+  const noProxy = 'localhost,127.0.0.1,::1';
+  return {
+    HTTP_PROXY: url,
+    HTTPS_PROXY: url,
+    ALL_PROXY: url,
+    NO_PROXY: noProxy,
+    http_proxy: url,
+    https_proxy: url,
+    all_proxy: url,
+    no_proxy: noProxy,
+    npm_config_proxy: url,
+    npm_config_https_proxy: url,
+    NODE_USE_ENV_PROXY: '1',
+  };
+}
+
+interface RunProxy {
+  proxy: EgressProxy;
+  gate: ConnectGate;
+  socket: string;
+  seq: number;
+}
+
+export const netExtension: DaemonExtensionFactory = (service: Service) => {
+  const dir = join(service.layout.dir, 'net');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const resolver = new HostResolver(join(dir, 'hosts'));
+  const runs = new Map<number, RunProxy>();
+
+  const record = (run: number, r: RunProxy, c: ConnectionRecord) => {
+    const row = service.journal.getRun(run);
+    try {
+      service.journal.insertNetEvent({
+        runId: run, seq: NET_SEQ_BASE + ++r.seq, ts: c.startedAt, pid: row?.rootPid ?? 0, tid: 0,
+        op: 'connect', sys: c.method, path: `${c.host}:${c.port}`, path2: null, flags: null,
+        decision: c.decision, ruleId: c.ruleId, band: c.band, errno: c.errno, pre: null, preSha: null,
+        pre2: null, argv: null, holdId: c.holdId ?? null, holdBy: c.holdBy ?? null, heldMs: c.heldMs ?? null,
+        bytesUp: c.bytesUp, bytesDown: c.bytesDown,
+      }); // prettier-ignore
+    } catch (err) {
+      service.log(`daemon: net: journaling a connection of run ${run} failed: ${(err as Error).message}`);
+    }
+  };
+
+  const runStart = async (ctx: RunContext): Promise<RunSetup> => {
+    if (ctx.net !== 'isolated') return {};
+    const socket = join(dir, `${ctx.run}.sock`);
+    if (Buffer.byteLength(socket) > SUN_PATH_MAX)
+      throw new WardenError(
+        'state-path-too-long',
+        `the proxy socket ${socket} is longer than ${SUN_PATH_MAX} bytes (a unix socket limit): use a shorter --state dir, or --net host`,
+        2,
+      );
+    const policy = loadNetworkPolicy(policyFiles(service.layout, ctx.policies ?? []));
+    const gate = new ConnectGate(service, ctx.run, policy);
+    const r: RunProxy = { proxy: null as unknown as EgressProxy, gate, socket, seq: 0 };
+    r.proxy = new EgressProxy({
+      gate: (host, port, method) => gate.decide(host, port, method),
+      resolve: (host) => resolver.resolve(host),
+      record: (c) => record(ctx.run, r, c),
+      log: service.log,
+    });
+    await r.proxy.listen(socket);
+    runs.set(ctx.run, r);
+    return { env: proxyEnv(), forwards: [{ port: PROXY_PORT, socket }] };
+  };
+
+  const runEnd = async (run: number) => {
+    const r = runs.get(run);
+    if (!r) return;
+    runs.delete(run);
+    r.gate.endAll();
+    await r.proxy.close();
+    rmSync(r.socket, { force: true });
+  };
+
+  return {
+    name: 'net',
+    handlers: {
+      'net.rules': (p: { policies: string[] }) =>
+        loadNetworkPolicy(policyFiles(service.layout, p.policies)).rules.map(
+          ({ match: _m, ...rule }) => rule,
+        ),
+      'net.check': (p: { host: string; port: number; policies: string[] }) =>
+        decideConnect(loadNetworkPolicy(policyFiles(service.layout, p.policies)), p.host, p.port),
+    },
+    runStart,
+    runEnd,
+    status: () => ({
+      proxies: runs.size,
+      activeConnections: [...runs.values()].reduce((n, r) => n + r.proxy.active, 0),
+      port: PROXY_PORT,
+    }),
+    close: async () => {
+      for (const run of [...runs.keys()]) await runEnd(run);
+    },
+  };
+};

@@ -120,8 +120,30 @@ const settingsSchema = z
   })
   .strict();
 
+/**
+ * One egress rule (`network:` section, issue 6): host globs (`*` matches any run of characters, dots included,
+ * so `*.githubusercontent.com` covers every subdomain; case-insensitive; `{a,b}` alternatives), optional ports
+ * (none = any port). Evaluated first match wins in band order by the egress proxy (core/net/rules.ts).
+ */
+export const networkRuleSchema = z
+  .object({
+    id: z.string().regex(RULE_ID_RE, 'rule id must match /^[a-z0-9][a-z0-9-]*$/'),
+    why: z.string().min(1).optional(),
+    hosts: z.array(z.string().min(1).max(253)).min(1),
+    ports: z.array(z.number().int().min(1).max(65535)).min(1).optional(),
+    decision: z.enum(['allow', 'deny', 'ask']),
+    timeout: duration.optional(),
+    fallback: z.enum(FALLBACKS).optional(),
+  })
+  .strict();
+export type NetworkRuleSpec = z.infer<typeof networkRuleSchema>;
+
 export const policyFileSchema = z
   .object({
+    network: z
+      .object({ rules: z.array(networkRuleSchema).default([]) })
+      .strict()
+      .optional(),
     band: z.string().regex(BAND_RE, 'band must look like 10-protected').optional(),
     description: z.string().optional(),
     settings: settingsSchema.optional(),

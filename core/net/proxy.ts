@@ -1,0 +1,323 @@
+/**
+ * One run's egress proxy: an HTTP/1.1 proxy on a unix socket (forwarded into the run's network namespace by
+ * warden-netns) that serves `CONNECT host:port` tunnels (RFC 9110 §9.3.6) and absolute-form plain-HTTP requests
+ * (RFC 9112 §3.2.2). Node's http module parses; every connection is put to the `gate` (policy, holds) before a
+ * byte goes out, and reported to `record` when it ends. Malformed requests get a clean 400 (431 for oversize
+ * headers) from `clientError`; nothing a client sends can throw out of this module.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { chmodSync, rmSync } from 'node:fs';
+import { errorMessage } from '../util/errors.js';
+
+/** What the gate answered for one connection (after any hold). */
+export interface GateResult {
+  decision: 'allow' | 'deny';
+  ruleId: string;
+  band: string;
+  why: string;
+  holdId?: number;
+  holdBy?: string;
+  heldMs?: number;
+}
+
+/** One finished connection, for the journal. Byte counts are payload bytes (tunnel data / message bodies). */
+export interface ConnectionRecord extends GateResult {
+  /** `CONNECT` or the plain-HTTP method. */
+  method: string;
+  host: string;
+  port: number;
+  /** 0 when the upstream connection was made; else an errno (EACCES for a refusal, ECONNREFUSED, …). */
+  errno: number;
+  bytesUp: number;
+  bytesDown: number;
+  startedAt: number;
+}
+
+export interface ProxyOptions {
+  gate(host: string, port: number, method: string): Promise<GateResult>;
+  /** The address to connect to for a host; throws when it does not resolve. */
+  resolve(host: string): Promise<string>;
+  record(r: ConnectionRecord): void;
+  log(line: string): void;
+}
+
+/** Largest request head accepted (bytes); more gets 431. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+const ERRNO: Record<string, number> = {
+  EACCES: 13,
+  ECONNREFUSED: 111,
+  ECONNRESET: 104,
+  ETIMEDOUT: 110,
+  EHOSTUNREACH: 113,
+  ENETUNREACH: 101,
+  ENOTFOUND: 2,
+  EAI_AGAIN: 11,
+};
+const errnoOf = (err: unknown) => ERRNO[(err as NodeJS.ErrnoException)?.code ?? ''] ?? 5;
+
+// RFC 9110 §7.6.1 hop-by-hop fields, plus the proxy's own.
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+const HOST_RE = /^[a-z0-9_](?:[a-z0-9_.-]{0,252})$/i;
+
+/** Parses a CONNECT target `host:port` / `[v6]:port`; null when malformed. */
+export function parseAuthority(target: string): { host: string; port: number } | null {
+  const m = /^\[([0-9a-f:.]+)\]:(\d{1,5})$/i.exec(target) ?? /^([^:[\]/\s]+):(\d{1,5})$/.exec(target);
+  if (!m) return null;
+  const host = (m[1] as string).toLowerCase().replace(/\.$/, '');
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return null;
+  if (!net.isIPv6(host) && !HOST_RE.test(host)) return null;
+  return { host, port };
+}
+
+function refusalBody(what: string, g: GateResult): string {
+  const band = g.band ? ` (band ${g.band})` : '';
+  return `Warden refused ${what}: rule ${g.ruleId}${band}: ${g.why}\n`;
+}
+
+function plainAnswer(status: number, reason: string, body: string, extra = ''): string {
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${extra}\r\n${body}`
+  );
+}
+
+export class EgressProxy {
+  private readonly server: http.Server;
+  private readonly sockets = new Set<net.Socket>();
+  /** Connections being served (tunnels and requests). */
+  active = 0;
+  /** Connections seen since start. */
+  total = 0;
+
+  constructor(private readonly o: ProxyOptions) {
+    this.server = http.createServer({
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: 15_000,
+      requestTimeout: 60_000,
+    });
+    this.server.on('connection', (s: net.Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+    this.server.on('connect', (req, socket, head) => void this.onConnect(req, socket as net.Socket, head));
+    this.server.on('request', (req, res) => void this.onRequest(req, res));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const code = err.code ?? '';
+      const [status, reason] =
+        code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large']
+          : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'Request Timeout']
+            : [400, 'Bad Request'];
+      if (socket.writable && !(socket as net.Socket).destroyed)
+        socket.end(
+          plainAnswer(status, reason, `Warden's egress proxy: ${reason.toLowerCase()} (${code}).\n`),
+        );
+      else socket.destroy();
+    });
+  }
+
+  /** Listens on the unix socket `path` (replacing a stale one) and makes it 0600. */
+  async listen(path: string): Promise<void> {
+    rmSync(path, { force: true });
+    await new Promise<void>((res, rej) => {
+      this.server.once('error', rej);
+      this.server.listen(path, () => {
+        this.server.off('error', rej);
+        res();
+      });
+    });
+    chmodSync(path, 0o600);
+  }
+
+  /** Stops listening and cuts every connection. */
+  async close(): Promise<void> {
+    const done = new Promise<void>((res) => this.server.close(() => res()));
+    for (const s of this.sockets) s.destroy();
+    await done;
+  }
+
+  private async onConnect(req: http.IncomingMessage, client: net.Socket, head: Buffer): Promise<void> {
+    this.total++;
+    this.active++;
+    const startedAt = Date.now();
+    client.on('error', () => {});
+    const target = parseAuthority(req.url ?? '');
+    if (!target) {
+      this.active--;
+      client.end(plainAnswer(400, 'Bad Request', `Warden's egress proxy: bad CONNECT target ${JSON.stringify((req.url ?? '').slice(0, 300))}: want host:port.\n`)); // prettier-ignore
+      return;
+    }
+    const { host, port } = target;
+    let bytesUp = head.length;
+    let bytesDown = 0;
+    let finished = false;
+    const finish = (g: GateResult, errno: number) => {
+      if (finished) return;
+      finished = true;
+      this.active--;
+      this.o.record({ ...g, method: 'CONNECT', host, port, errno, bytesUp, bytesDown, startedAt });
+    };
+    let g: GateResult;
+    try {
+      g = await this.o.gate(host, port, 'CONNECT');
+    } catch (err) {
+      g = { decision: 'deny', ruleId: 'builtin-proxy-error', band: 'builtin', why: errorMessage(err) };
+    }
+    if (g.decision === 'deny') {
+      bytesUp = 0;
+      const body = refusalBody(`CONNECT ${host}:${port}`, g);
+      if (!client.destroyed)
+        client.end(plainAnswer(403, 'Forbidden', body, `X-Warden-Rule: ${g.ruleId}\r\n`));
+      return finish(g, ERRNO.EACCES as number);
+    }
+    if (client.destroyed) return finish(g, ERRNO.ECONNRESET as number);
+    let address: string;
+    try {
+      address = await this.o.resolve(host);
+    } catch (err) {
+      client.end(plainAnswer(502, 'Bad Gateway', `Warden's egress proxy: cannot resolve ${host}: ${errorMessage(err)}\n`)); // prettier-ignore
+      return finish(g, errnoOf(err));
+    }
+    const upstream = net.connect({ host: address, port });
+    let connected = false;
+    upstream.once('connect', () => {
+      connected = true;
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) upstream.write(head);
+      client.on('data', (d: Buffer) => (bytesUp += d.length));
+      upstream.on('data', (d: Buffer) => (bytesDown += d.length));
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    upstream.on('error', (err) => {
+      if (!connected) {
+        client.end(plainAnswer(502, 'Bad Gateway', `Warden's egress proxy: cannot connect to ${host}:${port}: ${errorMessage(err)}\n`)); // prettier-ignore
+        finish(g, errnoOf(err));
+      } else client.destroy();
+    });
+    client.once('close', () => {
+      upstream.destroy();
+      if (connected) finish(g, 0);
+    });
+    upstream.once('close', () => {
+      if (connected) client.end();
+    });
+  }
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.total++;
+    this.active++;
+    const startedAt = Date.now();
+    req.on('error', () => {});
+    res.on('error', () => {});
+    let url: URL | null = null;
+    try {
+      if (/^http:\/\//i.test(req.url ?? '')) url = new URL(req.url as string);
+    } catch {
+      url = null;
+    }
+    const bad = (status: number, text: string) => {
+      this.active--;
+      if (!res.headersSent) res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      res.end(text);
+    }; // prettier-ignore
+    if (!url || !url.hostname) {
+      bad(400, `Warden's egress proxy serves CONNECT and absolute http:// URLs only; got ${JSON.stringify((req.url ?? '').slice(0, 300))}.\n`); // prettier-ignore
+      return;
+    }
+    const host = url.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+    const port = url.port ? Number(url.port) : 80;
+    if (!net.isIPv6(host) && !HOST_RE.test(host)) {
+      bad(400, `Warden's egress proxy: bad host in ${JSON.stringify(url.host)}.\n`);
+      return;
+    }
+    let bytesUp = 0;
+    let bytesDown = 0;
+    let finished = false;
+    const finish = (g: GateResult, errno: number) => {
+      if (finished) return;
+      finished = true;
+      this.active--;
+      this.o.record({ ...g, method: req.method ?? 'GET', host, port, errno, bytesUp, bytesDown, startedAt });
+    };
+    let g: GateResult;
+    try {
+      g = await this.o.gate(host, port, req.method ?? 'GET');
+    } catch (err) {
+      g = { decision: 'deny', ruleId: 'builtin-proxy-error', band: 'builtin', why: errorMessage(err) };
+    }
+    if (g.decision === 'deny') {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8', 'x-warden-rule': g.ruleId });
+      res.end(refusalBody(`${req.method} http://${url.host}/`, g));
+      req.resume();
+      return finish(g, ERRNO.EACCES as number);
+    }
+    if (res.destroyed || req.destroyed) return finish(g, ERRNO.ECONNRESET as number);
+    let address: string;
+    try {
+      address = await this.o.resolve(host);
+    } catch (err) {
+      res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`Warden's egress proxy: cannot resolve ${host}: ${errorMessage(err)}\n`);
+      return finish(g, errnoOf(err));
+    }
+    const headers: http.OutgoingHttpHeaders = {};
+    const connTokens = new Set(
+      String(req.headers.connection ?? '')
+        .toLowerCase()
+        .split(',')
+        .map((t) => t.trim()),
+    );
+    for (const [k, v] of Object.entries(req.headers))
+      if (!HOP.has(k) && !connTokens.has(k) && v !== undefined) headers[k] = v;
+    if (req.headers['transfer-encoding']) headers['transfer-encoding'] = req.headers['transfer-encoding'];
+    const up = http.request({
+      host: address,
+      port,
+      method: req.method,
+      path: `${url.pathname}${url.search}`,
+      headers,
+      setHost: false,
+    });
+    req.on('data', (d: Buffer) => (bytesUp += d.length));
+    up.on('response', (ur) => {
+      const out: http.OutgoingHttpHeaders = {};
+      for (const [k, v] of Object.entries(ur.headers)) if (!HOP.has(k) && v !== undefined) out[k] = v;
+      res.writeHead(ur.statusCode ?? 502, ur.statusMessage, out);
+      ur.on('data', (d: Buffer) => (bytesDown += d.length));
+      ur.pipe(res);
+      ur.on('end', () => finish(g, 0));
+      ur.on('error', () => {
+        res.destroy();
+        finish(g, 0);
+      });
+    });
+    up.on('error', (err) => {
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`Warden's egress proxy: cannot reach ${host}:${port}: ${errorMessage(err)}\n`);
+      } else res.destroy();
+      finish(g, errnoOf(err));
+    });
+    res.on('close', () => {
+      up.destroy();
+      finish(g, bytesDown > 0 || res.writableFinished ? 0 : (ERRNO.ECONNRESET as number));
+    });
+    req.pipe(up);
+  }
+}
