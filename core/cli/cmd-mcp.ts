@@ -1,7 +1,92 @@
-/** `warden mcp …` commands (not built yet). */
+/**
+ * `warden mcp [--name NAME] -- SERVER_CMD ARGS…` (the MCP gateway, core/mcp/gateway.ts) and
+ * `warden mcp install claude-code|codex|gemini [--config PATH] [--yes]` (core/mcp/install.ts).
+ */
 import type { Command, Option } from 'commander';
+import { copyFileSync, writeFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { DaemonClient } from '../api/client.js';
+import { runGateway } from '../mcp/gateway.js';
+import { AGENTS, defaultConfigPath, planInstall, type Agent } from '../mcp/install.js';
+import { packageRoot } from '../util/paths.js';
+import { WardenError } from '../util/errors.js';
+import { connectDaemon, fail, type GlobalOpts } from './common.js';
+import { join } from 'node:path';
 
+/** Registers `warden mcp` and `warden mcp install` on `program`. */
 export function registerMcpCommands(program: Command, stateOption: () => Option): void {
-  void program;
-  void stateOption;
+  const mcp = program
+    .command('mcp')
+    .description(
+      'run an MCP server behind Warden: tool calls are checked by policy, journaled, and sends are queued',
+    )
+    .usage('[--name NAME] -- SERVER_CMD [ARGS…]')
+    .argument('[server...]', 'the MCP server command and its arguments, after --')
+    .option('--name <name>', 'the server name used in policy and the journal (default: the command name)')
+    .addOption(stateOption())
+    .passThroughOptions()
+    .action(async (server: string[], opts: GlobalOpts & { name?: string }) => {
+      try {
+        if (server.length === 0)
+          throw new WardenError(
+            'mcp-no-server',
+            'give the MCP server command after --, e.g. warden mcp --name fs -- npx -y @modelcontextprotocol/server-filesystem .',
+            2,
+          );
+        const [command, ...args] = server as [string, ...string[]];
+        const name = opts.name ?? basename(command);
+        const outbox = process.env.WARDEN_OUTBOX;
+        const token = process.env.WARDEN_OUTBOX_TOKEN;
+        // Inside a guarded run the control socket is out of reach: the run's outbox socket stands in for it.
+        const connect = outbox
+          ? () => DaemonClient.connect(outbox)
+          : async () => (await connectDaemon(opts)).client;
+        process.exitCode = await runGateway({
+          name,
+          command,
+          args,
+          connect,
+          token: outbox ? token : undefined,
+        });
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  mcp
+    .command('install')
+    .description("route an agent's MCP servers through warden mcp (shows the diff, keeps a backup)")
+    .argument('<agent>', AGENTS.join(' | '))
+    .option('--config <path>', "the agent's MCP config file (default: the agent's own, e.g. ~/.claude.json)")
+    .option('--yes', 'write without asking')
+    .action(async (agent: string, opts: { config?: string; yes?: boolean }) => {
+      try {
+        if (!(AGENTS as readonly string[]).includes(agent))
+          throw new WardenError(
+            'mcp-bad-agent',
+            `agent must be one of ${AGENTS.join(', ')}, not ${JSON.stringify(agent)}`,
+            2,
+          );
+        const file = opts.config ?? defaultConfigPath(agent as Agent);
+        const launcher = { command: process.execPath, args: [join(packageRoot, 'bin', 'warden.js')] };
+        const plan = planInstall(agent as Agent, file, launcher);
+        for (const s of plan.skipped) process.stdout.write(`skipped ${s.name}: ${s.why}\n`);
+        if (plan.wrapped.length === 0) return void process.stdout.write(`nothing to change in ${file}\n`);
+        process.stdout.write(plan.diff);
+        let go = opts.yes === true;
+        if (!go && process.stdin.isTTY) {
+          const rl = createInterface({ input: process.stdin, output: process.stdout });
+          go = /^y(es)?$/i.test((await rl.question(`Rewrite ${file}? [y/N] `)).trim());
+          rl.close();
+        }
+        if (!go) return void process.stdout.write(`not written; run again with --yes to rewrite ${file}\n`);
+        const backup = `${file}.warden-backup-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        copyFileSync(file, backup);
+        writeFileSync(file, plan.after, { mode: statSync(file).mode & 0o777 });
+        process.stdout.write(`wrapped ${plan.wrapped.join(', ')} in ${file}; backup at ${backup}\n`);
+      } catch (err) {
+        fail(err);
+      }
+    });
 }

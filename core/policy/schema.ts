@@ -121,6 +121,39 @@ const settingsSchema = z
   .strict();
 
 /**
+ * `mcp:` section (issue 6): rules for tool calls through the MCP gateway (`warden mcp`), first match wins in band
+ * order, and which tools count as sends (queued as outbound messages). Read by core/mcp/policy.ts.
+ */
+export const mcpSectionSchema = z
+  .object({
+    /** Globs on tool names that send (default in core/mcp/policy.ts); a later band replaces the list. */
+    send_tools: z.array(z.string().min(1)).optional(),
+    /** Per gateway name (`warden mcp --name NAME`): its own send-tool globs, replacing the default list. */
+    servers: z.record(z.string(), z.object({ send_tools: z.array(z.string().min(1)) }).strict()).optional(),
+    rules: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(RULE_ID_RE, 'rule id must match /^[a-z0-9][a-z0-9-]*$/'),
+            why: z.string().min(1),
+            /** Globs on the gateway name. */
+            server: stringList.optional(),
+            /** Globs on the tool name. */
+            tool: stringList.optional(),
+            /** Argument name → globs on its value (non-strings as JSON); every named argument must match. */
+            args: z.record(z.string(), stringList).optional(),
+            decision: z.enum(['allow', 'deny', 'queue']),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+/** `messages:` section (issue 6): the outbound-message queue. Later bands override earlier ones. */
+export const messagesSectionSchema = z.object({ release_after: duration.optional() }).strict();
+
+/**
  * One egress rule (`network:` section, issue 6): host globs (`*` matches any run of characters, dots included,
  * so `*.githubusercontent.com` covers every subdomain; case-insensitive; `{a,b}` alternatives), optional ports
  * (none = any port). Evaluated first match wins in band order by the egress proxy (core/net/rules.ts).
@@ -147,6 +180,8 @@ export const policyFileSchema = z
     band: z.string().regex(BAND_RE, 'band must look like 10-protected').optional(),
     description: z.string().optional(),
     settings: settingsSchema.optional(),
+    mcp: mcpSectionSchema.optional(),
+    messages: messagesSectionSchema.optional(),
     rules: z.array(ruleSchema).default([]),
   })
   .strict();
