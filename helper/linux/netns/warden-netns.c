@@ -412,9 +412,10 @@ int main(int argc, char **argv)
 	close(sp[1]);
 	if (new_netns()) {
 		fprintf(stderr,
-		        "warden-netns: cannot create a network namespace: %s (unprivileged user "
-		        "namespaces may be disabled: sysctl kernel.unprivileged_userns_clone / "
-		        "user.max_user_namespaces; or use `warden run --net host`)\n",
+		        "warden-netns: cannot create a network namespace: %s (namespaces may be "
+		        "disabled or used up: sysctls user.max_user_namespaces, "
+		        "user.max_net_namespaces, kernel.unprivileged_userns_clone; or run "
+		        "without isolation: `warden run --net host`)\n",
 		        strerror(errno));
 		return 126;
 	}
