@@ -152,10 +152,10 @@ export class MessageStore {
   list(o: { state?: MessageState; run?: number; limit?: number } = {}): Message[] {
     const rows = this.db
       .prepare(
-        `SELECT * FROM messages WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR run_id = ?2)
-           ORDER BY id DESC LIMIT ?3`,
+        `SELECT * FROM messages WHERE (@state IS NULL OR state = @state) AND (@run IS NULL OR run_id = @run)
+           ORDER BY id DESC LIMIT @limit`,
       )
-      .all(o.state ?? null, o.run ?? null, o.limit ?? 200) as Row[];
+      .all({ state: o.state ?? null, run: o.run ?? null, limit: o.limit ?? 200 }) as Row[];
     return rows.map(fromRow);
   }
 
