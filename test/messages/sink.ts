@@ -24,17 +24,21 @@ export interface Sink {
   /** Resolves when at least `n` mails (repeats included) have arrived, or rejects after `ms`. */
   waitFor(n: number, ms?: number): Promise<void>;
   stall: { greetingMs: number; afterDataMs: number };
+  /** SMTP connections opened so far. */
+  connections: () => number;
   close(): Promise<void>;
 }
 
 export async function startSink(): Promise<Sink> {
   const received: SunkMail[] = [];
   const stall = { greetingMs: 0, afterDataMs: 0 };
+  let connections = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
     onConnect(_session, callback) {
+      connections++;
       setTimeout(() => callback(), stall.greetingMs);
     },
     onData(stream, session, callback) {
@@ -63,6 +67,7 @@ export async function startSink(): Promise<Sink> {
     port,
     received,
     stall,
+    connections: () => connections,
     unique() {
       const seen = new Map<string, SunkMail>();
       for (const m of received) if (!seen.has(m.messageId)) seen.set(m.messageId, m);
