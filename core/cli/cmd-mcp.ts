@@ -24,9 +24,22 @@ export function registerMcpCommands(program: Command, stateOption: () => Option)
     .usage('[--name NAME] -- SERVER_CMD [ARGS…]')
     .argument('[server...]', 'the MCP server command and its arguments, after --')
     .option('--name <name>', 'the server name used in policy and the journal (default: the command name)')
+    .option(
+      '--max-frame <bytes>',
+      'largest JSON-RPC message accepted from the agent (default 8 MiB)',
+      (v) => {
+        if (!/^[1-9][0-9]*$/.test(v))
+          throw new WardenError(
+            'bad-max-frame',
+            `--max-frame takes a byte count, not ${JSON.stringify(v)}`,
+            2,
+          );
+        return Number(v);
+      },
+    )
     .addOption(stateOption())
     .passThroughOptions()
-    .action(async (server: string[], opts: GlobalOpts & { name?: string }) => {
+    .action(async (server: string[], opts: GlobalOpts & { name?: string; maxFrame?: number }) => {
       try {
         if (server.length === 0)
           throw new WardenError(
@@ -48,6 +61,7 @@ export function registerMcpCommands(program: Command, stateOption: () => Option)
           args,
           connect,
           token: outbox ? token : undefined,
+          maxFrameBytes: opts.maxFrame,
         });
       } catch (err) {
         fail(err);
