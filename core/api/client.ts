@@ -20,6 +20,8 @@ export class DaemonClient {
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closed: Error | null = null;
   private pushListeners: ((p: Push) => void)[] = [];
+  private closeListeners: (() => void)[] = [];
+  private closedOnce = false;
 
   private constructor(private readonly sock: Socket) {
     readLines(
@@ -28,9 +30,12 @@ export class DaemonClient {
       (line) => this.onLine(line),
       () => this.failAll(new WardenError('daemon-protocol', 'daemon sent an oversize answer')),
     );
-    sock.on('close', () =>
-      this.failAll(new WardenError('daemon-gone', 'the warden daemon closed the connection')),
-    );
+    sock.on('close', () => {
+      this.failAll(new WardenError('daemon-gone', 'the warden daemon closed the connection'));
+      if (this.closedOnce) return;
+      this.closedOnce = true;
+      for (const cb of this.closeListeners) cb();
+    });
     sock.on('error', (err) =>
       this.failAll(new WardenError('daemon-gone', `daemon connection failed: ${err.message}`)),
     );
@@ -74,6 +79,15 @@ export class DaemonClient {
 
   close(): void {
     this.sock.end();
+  }
+
+  /**
+   * Calls `cb` once when the connection is gone (the daemon died or closed it, or `close()` was called).
+   * `warden run` uses it to start a new daemon while its run goes on.
+   */
+  onClose(cb: () => void): void {
+    if (this.closedOnce) cb();
+    else this.closeListeners.push(cb);
   }
 
   /**

@@ -71,6 +71,26 @@ export function tempDirs(): string[] {
   return [...out];
 }
 
+/**
+ * Starts (or finds) a daemon for `layout` after ours went away mid-run, retrying with backoff (250 ms doubling
+ * to 4 s) until it answers or `over()` says the run ended. Resolves with the new client, or null.
+ */
+async function reviveDaemon(
+  layout: ReturnType<typeof ensureStateDir>,
+  over: () => boolean,
+): Promise<DaemonClient | null> {
+  let wait = 250;
+  while (!over()) {
+    try {
+      return await ensureDaemon(layout);
+    } catch {
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(wait * 2, 4000);
+    }
+  }
+  return null;
+}
+
 /** Runs `argv` under supervision and resolves with the exit code `warden run` should exit with. */
 export async function runCommand(argv: string[], opts: RunOpts): Promise<number> {
   if (argv.length === 0)
@@ -108,6 +128,20 @@ export async function runCommand(argv: string[], opts: RunOpts): Promise<number>
   const env = { ...process.env, ...started.env };
   if (started.pathPrepend.length > 0)
     env.PATH = [...started.pathPrepend, ...(process.env.PATH ?? '').split(':').filter(Boolean)].join(':');
+  // Daemon restarts during the run: when our connection drops, start a new daemon at once (the helper
+  // reconnects to it by itself and re-sends its pending holds; helper/linux/WIRE.md §3 "Daemon restarts").
+  let runOver = false;
+  const watchDaemon = (c: DaemonClient) =>
+    c.onClose(() => {
+      if (runOver) return;
+      void reviveDaemon(layout, () => runOver).then((next) => {
+        if (!next) return;
+        if (runOver) return next.close();
+        client = next;
+        watchDaemon(next);
+      });
+    });
+  watchDaemon(client);
   const helperArgs = ['--table', started.table, '--', ...argv];
   // --net isolated: warden-netns makes the namespace, forwards the daemon's proxy into it, and execs the
   // supervisor, so `child` stays the supervised tree and signals and the exit status pass through unchanged.
@@ -127,6 +161,7 @@ export async function runCommand(argv: string[], opts: RunOpts): Promise<number>
     },
   );
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, forward);
+  runOver = true;
 
   let finished;
   try {

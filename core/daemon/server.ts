@@ -4,8 +4,10 @@
  * contract and dispatches it to the service. A bad message gets an error answer and changes nothing.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { existsSync, unlinkSync, writeFileSync, rmSync, renameSync } from 'node:fs';
-import { newApiToken, startHttpApi, type HttpApi } from '../api/http.js';
+import { existsSync, unlinkSync, writeFileSync, rmSync, renameSync, lstatSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { newApiToken, startHttpApi, type HttpApi, type HttpApiOptions } from '../api/http.js';
+import { TOKEN_RE } from '../api/http-guard.js';
 import { connect } from 'node:net';
 import { MAX_LINE_BYTES, helperHelloSchema, methods, requestSchema, type Method } from '../api/contract.js';
 import { readLines } from '../api/framing.js';
@@ -33,6 +35,50 @@ export function socketAlive(path: string): Promise<boolean> {
     });
     s.once('error', () => resolve(false));
   });
+}
+
+const apiJsonSchema = z.object({
+  port: z.number().int().min(1).max(65535),
+  token: z.string().regex(TOKEN_RE),
+});
+
+/**
+ * The port and token a previous daemon of this state dir published in `api.json`, so a restarted daemon can
+ * serve the same origin and accept the same token (an open UI page then reconnects by itself). Only a regular
+ * file owned by this user with mode 0600 (no group/other bits) counts; anything else is ignored (null).
+ */
+export function previousApi(apiJson: string): { port: number; token: string } | null {
+  try {
+    const st = lstatSync(apiJson);
+    if (!st.isFile() || (st.mode & 0o077) !== 0) return null;
+    if (process.getuid && st.uid !== process.getuid()) return null;
+    return apiJsonSchema.parse(JSON.parse(readFileSync(apiJson, 'utf8')));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts the HTTP API, on the previous daemon's port with its token when `reuse` is given and the port is
+ * free, else on `port` (0 = any) with a fresh token.
+ */
+async function startApiReusing(
+  base: Omit<HttpApiOptions, 'port' | 'token'>,
+  port: number,
+  reuse: { port: number; token: string } | null,
+  log: (line: string) => void,
+): Promise<{ api: HttpApi; token: string }> {
+  if (reuse) {
+    try {
+      const api = await startHttpApi({ ...base, port: reuse.port, token: reuse.token });
+      log(`daemon: HTTP API reuses port ${reuse.port} and the token of the previous daemon`);
+      return { api, token: reuse.token };
+    } catch (err) {
+      log(`daemon: port ${reuse.port} of the previous daemon is not available (${errorMessage(err)})`);
+    }
+  }
+  const token = newApiToken();
+  return { api: await startHttpApi({ ...base, port, token }), token };
 }
 
 /**
@@ -89,7 +135,7 @@ export async function startDaemon(
     await service.closeExtensions();
     service.close();
     rmSync(layout.daemonPid, { force: true });
-    rmSync(layout.apiJson, { force: true });
+    // api.json stays: the next daemon reuses its port and token (readers check its pid against `status`)
   }
 
   const oldUmask = process.umask(0o177); // the socket file is created 0600
@@ -100,16 +146,23 @@ export async function startDaemon(
   process.umask(oldUmask);
   writeFileSync(layout.daemonPid, `${process.pid}\n`, { mode: 0o600 });
   if (opts.httpPort !== null) {
-    const token = newApiToken();
-    api = await startHttpApi({
-      dispatch: (m, p) => service.dispatch(m as Method, p as never),
-      subscribe: (cb, f) => service.holds.subscribe(cb, f),
-      socketPath: layout.apiSocket,
-      host: '127.0.0.1',
-      port: opts.httpPort ?? 0,
-      token,
-      log: opts.log,
-    });
+    const port = opts.httpPort ?? 0;
+    // A restarted daemon serves the same origin with the same token, unless a port was asked for.
+    const reuse = port === 0 ? previousApi(layout.apiJson) : null;
+    const started = await startApiReusing(
+      {
+        dispatch: (m, p) => service.dispatch(m as Method, p as never),
+        subscribe: (cb, f) => service.holds.subscribe(cb, f),
+        socketPath: layout.apiSocket,
+        host: '127.0.0.1',
+        log: opts.log,
+      },
+      port,
+      reuse,
+      opts.log,
+    );
+    api = started.api;
+    const token = started.token;
     const tmp = `${layout.apiJson}.${process.pid}`;
     writeFileSync(
       tmp,
