@@ -5,12 +5,14 @@ import { Inbox } from '../views/Inbox';
 import { Timeline } from '../views/Timeline';
 import { Restore } from '../views/Restore';
 import { Policies } from '../views/Policies';
+import { Messages } from '../views/Messages';
 import { Settings } from '../views/Settings';
 
 const NAV: { view: View; label: string }[] = [
   { view: 'inbox', label: 'Inbox' },
   { view: 'timeline', label: 'Timeline' },
   { view: 'restore', label: 'Restore' },
+  { view: 'messages', label: 'Messages' },
   { view: 'policies', label: 'Policies' },
   { view: 'settings', label: 'Settings' },
 ];
@@ -59,7 +61,8 @@ export function App() {
       </header>
       {status === 'disconnected' && (
         <div className="banner" role="alert" data-testid="connection-banner">
-          Warden daemon unreachable — retrying…
+          Warden daemon unreachable — reconnecting… Pending holds come back when it does (their deadlines keep
+          running).
         </div>
       )}
       {noToken && (
@@ -77,6 +80,7 @@ export function App() {
         {view === 'inbox' && <Inbox />}
         {view === 'timeline' && <Timeline />}
         {view === 'restore' && <Restore />}
+        {view === 'messages' && <Messages />}
         {view === 'policies' && <Policies />}
         {view === 'settings' && <Settings />}
       </main>

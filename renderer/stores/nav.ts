@@ -1,13 +1,13 @@
 import { create } from 'zustand';
 
-export type View = 'inbox' | 'timeline' | 'restore' | 'policies' | 'settings';
+export type View = 'inbox' | 'timeline' | 'restore' | 'messages' | 'policies' | 'settings';
 
 interface NavState {
   view: View;
   go(v: View): void;
 }
 
-const VIEWS: View[] = ['inbox', 'timeline', 'restore', 'policies', 'settings'];
+const VIEWS: View[] = ['inbox', 'timeline', 'restore', 'messages', 'policies', 'settings'];
 
 /**
  * The first view from the URL fragment: `#/<view>` (Electron's approval window opens `#/inbox?compact=1`) or
