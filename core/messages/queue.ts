@@ -16,7 +16,7 @@
  */
 import type { Message } from '../api/contract-messages.js';
 import { WardenError, errorMessage } from '../util/errors.js';
-import { deliverMcp, deliverSmtp } from './deliver.js';
+import { deliverMcp, deliverSmtp, recipients } from './deliver.js';
 import { deliveryPayload, editedMcpArguments, type DeliveryPayload } from './payload.js';
 import { loadRelay } from './relay.js';
 import type { MessageStore, NewMessage } from './store.js';
@@ -61,6 +61,15 @@ export class MessageQueue {
     const before = this.o.store.get(id);
     const p = deliveryPayload.parse(this.o.store.payload(id));
     let next: DeliveryPayload = p;
+    if (p.channel === 'smtp' && change.destination !== undefined) {
+      const bad = recipients(change.destination).filter((a) => !/^[^@\s<>,;]+@[^@\s<>,;]+$/.test(a));
+      if (bad.length > 0 || recipients(change.destination).length === 0)
+        throw new WardenError(
+          'message-bad-recipient',
+          `message ${id}: ${bad.length ? `not a mail address: ${bad.join(', ')}` : 'no recipient'} (write addresses separated by commas)`,
+          2,
+        );
+    }
     if (p.channel === 'mcp') {
       for (const k of ['subject', 'body', 'destination'] as const)
         if (change[k] !== undefined && change[k] !== before[k] && !p.fields[k])
