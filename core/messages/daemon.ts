@@ -10,7 +10,7 @@
  * State changes are journaled as `message` events of the message's run. They are not pushed yet: the push
  * schema's consumers (electron/tray.ts) treat an unknown push type as `run.ended`, so a new type needs them first.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -60,7 +60,19 @@ export function makeMessagesExtension(opts: MessagesOptions = {}): DaemonExtensi
     const envDelay = Number(process.env.WARDEN_MESSAGE_RELEASE_MS);
     const fixedDelay =
       opts.releaseAfterMs ?? (Number.isFinite(envDelay) && envDelay >= 0 ? envDelay : undefined);
-    const policy = (): OutboundPolicy => loadOutboundPolicy(policyFiles(service.layout, []), log);
+    // Reloaded only when a policy file was added, removed or changed (path, size, mtime).
+    let cached: { key: string; policy: OutboundPolicy } | null = null;
+    const policy = (): OutboundPolicy => {
+      const files = policyFiles(service.layout, []);
+      const key = files
+        .map((f) => {
+          const st = statSync(f, { throwIfNoEntry: false });
+          return `${f}:${st?.size}:${st?.mtimeMs}`;
+        })
+        .join('|');
+      if (cached?.key !== key) cached = { key, policy: loadOutboundPolicy(files, log) };
+      return cached.policy;
+    };
 
     const changed = (m: Message, what: MessageChange) => {
       if (m.run !== null && what !== 'sending')
