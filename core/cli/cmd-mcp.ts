@@ -38,6 +38,20 @@ export function registerMcpCommands(program: Command, stateOption: () => Option)
       },
     )
     .addOption(stateOption())
+    .addHelpText(
+      'after',
+      `
+Put it in the agent's MCP configuration in place of the server (\`warden mcp install claude-code\` does that).
+Every tools/call is checked against the \`mcp:\` section of the policy and journaled as an mcp_call event;
+tools that send (names with send, post, publish, reply, comment, email, mail, message, create_issue,
+create_pull_request) are queued as outbound messages: the agent is told the message id and release time,
+and the daemon makes the call itself at release (\`warden messages\`).
+
+Examples:
+  warden mcp --name fs -- npx -y @modelcontextprotocol/server-filesystem ~/proj
+  warden mcp install claude-code           show the diff for ~/.claude.json, ask, keep a backup
+  warden mcp install codex --yes           rewrite ~/.codex/config.toml without asking`,
+    )
     .passThroughOptions()
     .action(async (server: string[], opts: GlobalOpts & { name?: string; maxFrame?: number }) => {
       try {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { messageSchema, type Message } from '../api/contract-messages.js';
+import { MESSAGE_STATES, messageSchema, type Message } from '../api/contract-messages.js';
 import { WardenError } from '../util/errors.js';
 import { formatTime, printJson, withDaemon, type GlobalOpts } from './common.js';
 
@@ -113,14 +113,37 @@ export function registerMessagesCommands(program: Command, stateOption: () => Op
     .command('messages')
     .description('outbound messages (mail, MCP sends) held for review before release')
     .option('--json', 'machine-readable output')
-    .option(
-      '--state-filter <state>',
-      'only messages in this state (queued, edited, sending, sent, cancelled, failed)',
-    )
+    .option('--only <state>', `only messages in this state (${MESSAGE_STATES.join(', ')})`)
     .addOption(stateOption())
-    .action(async (opts: GlobalOpts & { json?: boolean; stateFilter?: string }) =>
+    .addHelpText(
+      'after',
+      `
+Mail from guarded runs (sendmail, SMTP to $WARDEN_SMTP) and MCP sends (warden mcp) wait here until their
+release time (default 5 minutes; policy \`messages: { release_after: 10m }\`). Released mail goes through
+the relay in <state>/smtp.yaml (mode 0600):
+  host: smtp.example.com
+  port: 587
+  secure: false          # true for TLS from the start (port 465)
+  require_tls: true      # refuse to send without STARTTLS
+  auth: { user: me@example.com, pass: app-password }
+  from: me@example.com   # optional: replaces the agent's sender
+
+Examples:
+  warden messages                 list the queue
+  warden messages show 4          one message in full
+  warden messages edit 4          change To / Subject / body in $EDITOR
+  warden messages send 4          release now
+  warden messages cancel 4        never send it`,
+    )
+    .action(async (opts: GlobalOpts & { json?: boolean; only?: string }) =>
       withDaemon(opts, async (c) => {
-        const state = opts.stateFilter as Message['state'] | undefined;
+        if (opts.only !== undefined && !(MESSAGE_STATES as readonly string[]).includes(opts.only))
+          throw new WardenError(
+            'bad-state',
+            `--only takes one of ${MESSAGE_STATES.join(', ')}, not ${JSON.stringify(opts.only)}`,
+            2,
+          );
+        const state = opts.only as Message['state'] | undefined;
         const list = messageSchema.array().parse(await c.call('messages.list', state ? { state } : {}));
         if (opts.json) return printJson(list);
         if (list.length === 0) return void process.stdout.write('No outbound messages.\n');
