@@ -139,6 +139,34 @@ export function makeMessagesExtension(opts: MessagesOptions = {}): DaemonExtensi
       },
     };
 
+    /** Starts a run's SMTP listener and outbox (see the module comment). */
+    const setupRun = async (ctx: RunContext): Promise<RunSetup> => {
+      const dir = mkdtempSync(join(tmpdir(), `warden-run${ctx.run}-`));
+      const token = randomBytes(24).toString('hex');
+      const isolated = ctx.net === 'isolated';
+      const smtpSocket = join(dir, 'smtp.sock');
+      const smtp = await startSmtpListener(
+        ctx.run,
+        isolated ? { socket: smtpSocket } : { port: 0 },
+        enqueue,
+        log,
+      );
+      const ro: RunOutbound = { dir, token, smtp, outbox: null as unknown as Server, sessions: new Set() };
+      ro.outbox = await startOutbox(join(dir, 'outbox.sock'), outboxHandler(ctx.run, ro));
+      runs.set(ctx.run, ro);
+      const port = isolated ? ISOLATED_SMTP_PORT : (smtp.port as number);
+      return {
+        env: {
+          WARDEN_SMTP: `127.0.0.1:${port}`,
+          WARDEN_OUTBOX: join(dir, 'outbox.sock'),
+          WARDEN_OUTBOX_TOKEN: token,
+          WARDEN_RUN: String(ctx.run),
+        },
+        pathPrepend: [shimDir],
+        forwards: isolated ? [{ port: ISOLATED_SMTP_PORT, socket: smtpSocket }] : [],
+      };
+    };
+
     return {
       name: 'messages',
       handlers: {
@@ -152,30 +180,14 @@ export function makeMessagesExtension(opts: MessagesOptions = {}): DaemonExtensi
       },
 
       async runStart(ctx: RunContext): Promise<RunSetup> {
-        const dir = mkdtempSync(join(tmpdir(), `warden-run${ctx.run}-`));
-        const token = randomBytes(24).toString('hex');
-        const isolated = ctx.net === 'isolated';
-        const smtpSocket = join(dir, 'smtp.sock');
-        const smtp = await startSmtpListener(
-          ctx.run,
-          isolated ? { socket: smtpSocket } : { port: 0 },
-          enqueue,
-          log,
-        );
-        const ro: RunOutbound = { dir, token, smtp, outbox: null as unknown as Server, sessions: new Set() };
-        ro.outbox = await startOutbox(join(dir, 'outbox.sock'), outboxHandler(ctx.run, ro));
-        runs.set(ctx.run, ro);
-        const port = isolated ? ISOLATED_SMTP_PORT : (smtp.port as number);
-        return {
-          env: {
-            WARDEN_SMTP: `127.0.0.1:${port}`,
-            WARDEN_OUTBOX: join(dir, 'outbox.sock'),
-            WARDEN_OUTBOX_TOKEN: token,
-            WARDEN_RUN: String(ctx.run),
-          },
-          pathPrepend: [shimDir],
-          forwards: isolated ? [{ port: ISOLATED_SMTP_PORT, socket: smtpSocket }] : [],
-        };
+        try {
+          return await setupRun(ctx);
+        } catch (err) {
+          // The run goes ahead without a mail listener: the sendmail shim (still first on PATH) then fails
+          // with "WARDEN_SMTP is not set" instead of mail going out unreviewed.
+          log(`messages: run ${ctx.run} has no SMTP listener / outbox: ${errorMessage(err)}`);
+          return { pathPrepend: [shimDir] };
+        }
       },
 
       async runEnd(run: number) {
