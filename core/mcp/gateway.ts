@@ -194,8 +194,11 @@ export async function runGateway(o: GatewayOptions): Promise<number> {
     (f) => {
       if (!f.ok) return void write(f.answer);
       const m = f.message;
-      if ('method' in m && m.method === 'tools/call' && 'id' in m)
+      if ('method' in m && m.method === 'tools/call') {
+        // A tools/call sent as a notification (no id) cannot be answered; it is dropped, never passed unchecked.
+        if (!('id' in m)) return void log('dropped a tools/call notification (it has no id)');
         return void onToolCall(m as never).catch((err) => log(`tools/call failed: ${errorMessage(err)}`));
+      }
       void server.send(m).catch((err) => log(`could not pass a message to the server: ${errorMessage(err)}`));
     },
     () => end(0),

@@ -106,6 +106,7 @@ after(() => destroySandbox(sb));
 /** A `warden mcp` process with line-based request/answer helpers. */
 function gateway(): {
   child: ChildProcessWithoutNullStreams;
+  stderr: () => string;
   next: () => Promise<Record<string, unknown>>;
   send: (s: string) => void;
 } {
@@ -114,6 +115,8 @@ function gateway(): {
     [wardenBin, 'mcp', '--name', 'mail', '--max-frame', '65536', '--', process.execPath, mailServerJs],
     { env: sb.env, cwd: sb.ws },
   );
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
   const lines: string[] = [];
   const waiters: ((l: string) => void)[] = [];
   let buf = '';
@@ -130,6 +133,7 @@ function gateway(): {
   });
   return {
     child,
+    stderr: () => err,
     send: (s) => child.stdin.write(s + '\n'),
     next: () =>
       new Promise((resolve, reject) => {
@@ -180,6 +184,10 @@ test('a real gateway answers garbage with JSON-RPC errors and keeps serving real
     assert.equal(codeOf(a3), -32602, 'tools/call without a name');
     assert.equal(a3.id, 10);
 
+    g.send(
+      '{"jsonrpc":"2.0","method":"tools/call","params":{"name":"echo","arguments":{"text":"unchecked"}}}',
+    );
+
     g.send('"' + 'A'.repeat(200_000) + '"');
     const a4 = await g.next();
     assert.equal(codeOf(a4), -32600);
@@ -211,6 +219,7 @@ test('a real gateway answers garbage with JSON-RPC errors and keeps serving real
       { type: 'text', text: 'echo: still here' },
     ]);
     assert.equal(g.child.exitCode, null, 'the gateway is still running');
+    assert.match(g.stderr(), /dropped a tools\/call notification/);
   } finally {
     g.child.kill();
   }
