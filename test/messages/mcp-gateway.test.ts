@@ -253,3 +253,8 @@ test('policy: an mcp rule denies a tool by argument pattern; the agent gets an e
   );
   assert.match(resultText(q.results[0]), /Queued for review/);
 });
+
+test('the journal with the daemon-written mcp_call and message events still verifies', () => {
+  const r = warden(sb, ['verify']);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+});
