@@ -103,7 +103,12 @@ export class MessageQueue {
     const m = this.o.store.get(id);
     if (m.state === 'sent' || m.state === 'cancelled')
       throw new WardenError('message-done', `message ${id} is already ${m.state}`, 2);
-    if (m.state === 'sending') return this.track(id, this.attempt(m));
+    if (m.state === 'sending')
+      // Not in flight here: a crash left it, and start() resends it with the same key — never a second sender.
+      throw new WardenError(
+        'message-busy',
+        `message ${id} is being sent (or recovered after a restart); look again shortly`,
+      );
     if (!this.o.store.claim(id, m.state === 'failed'))
       throw new WardenError('message-busy', `message ${id} changed state meanwhile; look at it again`);
     return this.track(id, this.attempt(this.o.store.get(id)));

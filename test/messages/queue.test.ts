@@ -180,3 +180,16 @@ test('no relay configured: the error names smtp.yaml', async () => {
   assert.match(r.error ?? '', /smtp\.yaml/);
   store.close();
 });
+
+test('a message stuck in sending cannot be sent by hand before recovery resends it (one sender only)', async () => {
+  const { queue, store } = setup('stuck-send');
+  const m = store.insert(mail('stuck', 'one sender'));
+  assert.equal(store.claim(m.id), true);
+  await assert.rejects(queue.sendNow(m.id), /being sent \(or recovered after a restart\)/);
+  assert.equal(forKey(m).length, 0);
+  await queue.start();
+  assert.equal(store.get(m.id).state, 'sent');
+  assert.equal(forKey(m).length, 1);
+  await queue.close();
+  store.close();
+});
