@@ -14,15 +14,10 @@ import { EgressProxy, type ConnectionRecord } from './proxy.js';
 import { HostResolver } from './resolve.js';
 import { decideConnect, loadNetworkPolicy } from './rules.js';
 import { ConnectGate } from './gate.js';
-import { PROXY_PORT, proxyEnv } from './env.js';
+import { SecretWatch } from './secrets.js';
+import { NET_SEQ_BASE, PROXY_PORT, proxyEnv } from './env.js';
 
-export { PROXY_PORT, proxyEnv };
-
-/**
- * `seq` of the connect events the daemon journals: the helper numbers its events 1, 2, … per run, so the
- * daemon's start here to never collide. They sort after the run's file events in `warden log`.
- */
-export const NET_SEQ_BASE = 1_000_000_000;
+export { NET_SEQ_BASE, PROXY_PORT, proxyEnv };
 
 /** Longest unix socket path (sockaddr_un.sun_path is 108 bytes with the NUL). */
 const SUN_PATH_MAX = 107;
@@ -66,7 +61,8 @@ export const netExtension: DaemonExtensionFactory = (service: Service) => {
         2,
       );
     const policy = loadNetworkPolicy(policyFiles(service.layout, ctx.policies ?? []));
-    const gate = new ConnectGate(service, ctx.run, policy);
+    const secrets = new SecretWatch(service, ctx.run, ctx.home, ctx.cwd);
+    const gate = new ConnectGate(service, ctx.run, policy, secrets);
     const r: RunProxy = { proxy: null as unknown as EgressProxy, gate, socket, seq: 0 };
     r.proxy = new EgressProxy({
       gate: (host, port, method) => gate.decide(host, port, method),

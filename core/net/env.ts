@@ -1,4 +1,7 @@
-/** What a run needs to know to use the egress proxy: its port and the environment variables that point there. */
+/**
+ * What a run needs to know to use the egress proxy (its port and the environment variables that point there),
+ * and the number ranges of the daemon's own connect holds and events (WIRE.md §4).
+ */
 
 /** The proxy's port on the run's loopback (its own network namespace, so one fixed port serves every run). */
 export const PROXY_PORT = 3128;
@@ -26,3 +29,15 @@ export function proxyEnv(port = PROXY_PORT): Record<string, string> {
     NODE_USE_ENV_PROXY: '1',
   };
 }
+
+/**
+ * `seq` of the connect events the daemon journals: the helper numbers its events 1, 2, … per run, so the
+ * daemon's start here to never collide. They sort after the run's file events in `warden log`.
+ */
+export const NET_SEQ_BASE = 1_000_000_000;
+
+/**
+ * Hold numbers of the proxy's holds (`<run>-<n>`): the helper numbers its holds 1, 2, … per run, so these start
+ * high enough never to meet them.
+ */
+export const NET_HOLD_BASE = 1_000_000;

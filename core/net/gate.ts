@@ -14,13 +14,11 @@ import { join } from 'node:path';
 import type { Hold } from '../api/contract.js';
 import type { Service } from '../daemon/service.js';
 import type { GateResult } from './proxy.js';
-import { decideConnect, type NetPolicy } from './rules.js';
+import { decideConnect, type NetDecision, type NetPolicy } from './rules.js';
+import { NET_HOLD_BASE } from './env.js';
+import type { SecretSign, SecretWatch } from './secrets.js';
 
-/**
- * Hold numbers of the proxy's holds (`<run>-<n>`): the helper numbers its holds 1, 2, … per run, so these start
- * high enough never to meet them.
- */
-export const NET_HOLD_BASE = 1_000_000;
+export { NET_HOLD_BASE };
 
 export class ConnectGate {
   private holds = 0;
@@ -31,11 +29,35 @@ export class ConnectGate {
     private readonly service: Service,
     private readonly run: number,
     private readonly policy: NetPolicy,
+    private readonly secrets?: SecretWatch,
   ) {}
+
+  /**
+   * The secret escalation (secrets.ts): once the run has touched a secret, an `allow` by a catch-all rule
+   * (host `*`) becomes an ask under `builtin-secret-egress`. Returns the decision to apply and the sign seen.
+   */
+  private escalate(d: NetDecision, host: string): { d: NetDecision; secret: SecretSign | null } {
+    if (d.decision === 'deny' || !this.secrets) return { d, secret: null };
+    const secret = this.secrets.check();
+    if (!secret || d.decision !== 'allow') return { d, secret };
+    const rule = this.policy.rules.find((r) => r.id === d.ruleId);
+    if (!rule || !rule.hosts.includes('*')) return { d, secret };
+    return {
+      secret,
+      d: {
+        decision: 'ask',
+        ruleId: 'builtin-secret-egress',
+        band: 'builtin',
+        why: `The run touched the secret ${secret.path} earlier, and ${host} is allowed only by the catch-all rule ${d.ruleId}: data may be leaving.`,
+        timeoutMs: this.policy.askTimeoutMs,
+        fallback: 'deny',
+      },
+    };
+  }
 
   /** Decides (and for `ask`, holds) a connection; resolves when the decision is final. */
   decide(host: string, port: number, method: string): Promise<GateResult> {
-    const d = decideConnect(this.policy, host, port);
+    const { d, secret } = this.escalate(decideConnect(this.policy, host, port), host);
     const base = { ruleId: d.ruleId, band: d.band, why: d.why };
     if (d.decision !== 'ask') return Promise.resolve({ ...base, decision: d.decision });
     const key = `${host}:${port}`;
@@ -76,6 +98,11 @@ export class ConnectGate {
         lines: [
           `An outbound connection to ${key} through Warden's egress proxy.`,
           "The process that opened it is not known to the proxy: the run's root process is shown.",
+          ...(secret
+            ? [
+                `The run touched the secret file ${secret.path} earlier (${secret.op} event #${secret.seq}${secret.argv ? `: ${secret.argv.join(' ')}` : ''}).`,
+              ]
+            : []),
         ],
         truncated: false,
       },
