@@ -52,14 +52,20 @@ export function contentTypeOf(name: string): string {
 
 /** The Content-Security-Policy of the UI served on `port`. */
 export function uiCsp(port: number): string {
+  // The directives of the page's own <meta> CSP (renderer/index.html, = electron/csp.ts), with the daemon's
+  // WebSocket origin written out (older engines do not let 'self' cover ws:) and frame-ancestors, which only
+  // works as a header.
   return [
-    "default-src 'self'",
+    "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
     "img-src 'self' data:",
-    "object-src 'none'",
+    "font-src 'self'",
+    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
     "base-uri 'none'",
+    "form-action 'none'",
+    "frame-src 'none'",
+    "object-src 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
 }

@@ -73,11 +73,15 @@ export const useHolds = create<HoldsState>((set, get) => ({
   },
   applyPush: (p) => {
     if (p.type === 'hold.new') {
+      // a helper re-sends its pending holds to a restarted daemon: the hold is pending again
+      resolved.delete(p.hold.id);
       seen.set(p.hold.id, { run: p.hold.run, seq: p.hold.seq });
       const rest = get().holds.filter((h) => h.id !== p.hold.id);
       set({ holds: [p.hold, ...rest].sort(newestFirst) });
     } else if (p.type === 'hold.resolved') {
-      markResolved(p.id);
+      // 'gone': the helper's connection dropped; it reconnects and re-sends the hold, so a later
+      // holds.list may list it again
+      if (p.by !== 'gone') markResolved(p.id);
       const h = get().holds.find((x) => x.id === p.id) ?? seen.get(p.id);
       set((s) => ({
         decidedBy: h ? { ...s.decidedBy, [`${h.run}:${h.seq}`]: p.by } : s.decidedBy,

@@ -41,7 +41,7 @@ export class BrowserTransport implements Transport {
       fetch: opts.fetch ?? fetch.bind(globalThis),
       WebSocket: opts.WebSocket ?? WebSocket,
       minDelayMs: opts.minDelayMs ?? 500,
-      maxDelayMs: opts.maxDelayMs ?? 10_000,
+      maxDelayMs: opts.maxDelayMs ?? 4_000, // a restarted daemon is found within ~4 s
     };
     this.delay = this.o.minDelayMs;
   }

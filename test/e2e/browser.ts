@@ -46,8 +46,8 @@ export function canRun(t: TestContext, o: { needUi?: boolean } = {}): boolean {
   return true;
 }
 
-/** Launches chromium headless (no sandbox: tests may run as root in CI containers). */
-export function launchBrowser(): Promise<Browser> {
+/** Launches chromium headless (no sandbox: tests may run as root in CI containers), plus `extraArgs`. */
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -57,6 +57,7 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
 }

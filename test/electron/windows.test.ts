@@ -109,6 +109,7 @@ test('the built renderer ships a CSP meta tag at least as strict as ours', (t) =
     return;
   }
   assert.deepEqual(cspWeaknesses(csp), []);
+  assert.equal(csp, CSP, 'renderer/index.html carries exactly the policy of electron/csp.ts');
 });
 
 function tsFiles(dir: string): string[] {

@@ -236,6 +236,21 @@ describe('holds store races', () => {
     expect(useHolds.getState().holds.map((h) => h.id)).toEqual(['7-2']);
   });
 
+  it('a hold gone with its helper connection comes back when the helper re-sends it (daemon restart)', async () => {
+    installFake().on('holds.list', () => [makeHold({ hold: 1 })]);
+    useHolds.getState().applyPush({ type: 'hold.new', hold: makeHold({ hold: 1 }) });
+    useHolds.getState().applyPush({ type: 'hold.resolved', id: '7-1', decision: 'deny', by: 'gone' });
+    expect(useHolds.getState().holds).toEqual([]);
+    await useHolds.getState().load(); // the reconnect's refetch: the new daemon lists it again
+    expect(useHolds.getState().holds.map((h) => h.id)).toEqual(['7-1']);
+    // a hold resolved for real stays resolved against a late list, but a re-sent hold.new revives it
+    useHolds.getState().applyPush({ type: 'hold.resolved', id: '7-1', decision: 'deny', by: 'timeout' });
+    await useHolds.getState().load();
+    expect(useHolds.getState().holds).toEqual([]);
+    useHolds.getState().applyPush({ type: 'hold.new', hold: makeHold({ hold: 1 }) });
+    expect(useHolds.getState().holds.map((h) => h.id)).toEqual(['7-1']);
+  });
+
   it('Deny all skips holds that a previous deny resolved (the rest of a burst)', async () => {
     const t = new FakeTransport();
     installFake();

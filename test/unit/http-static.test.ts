@@ -109,7 +109,7 @@ describe('HTTP API: static UI files', () => {
     assert.equal(r.headers['cache-control'], 'no-store');
     assert.equal(
       r.headers['content-security-policy'],
-      `default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self' ws://127.0.0.1:${api.port} ws://localhost:${api.port}; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'`,
+      `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self' ws://127.0.0.1:${api.port} ws://localhost:${api.port}; base-uri 'none'; form-action 'none'; frame-src 'none'; object-src 'none'; frame-ancestors 'none'`,
     );
     assert.equal(r.headers['content-security-policy'], uiCsp(api.port));
     assert.equal(r.headers['x-content-type-options'], 'nosniff');
