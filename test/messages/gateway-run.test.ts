@@ -7,6 +7,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { destroySandbox, guarded, makeSandbox, runLog, wardenAsync, wardenBin } from '../helpers/warden.js';
 import { ensureStateDir } from '../../core/util/paths.js';
+import { netnsProblem } from '../../core/net/netns.js';
 import { startSink, type Sink } from './sink.js';
 import { agentJs, listMessages, mailServerJs, showMessage, type AgentResult } from './env.js';
 
@@ -21,7 +22,7 @@ after(async () => {
   destroySandbox(sb);
 });
 
-test('a gateway started by a guarded agent uses the run outbox; its send is queued for that run and released after it', async () => {
+async function gatewayInRun(net: 'host' | 'isolated', subject: string) {
   const spec = {
     command: process.execPath,
     args: [wardenBin, 'mcp', '--name', 'mail', '--', process.execPath, mailServerJs],
@@ -30,11 +31,11 @@ test('a gateway started by a guarded agent uses the run outbox; its send is queu
       { name: 'echo', arguments: { text: 'inside' } },
       {
         name: 'send_email',
-        arguments: { to: 'ops@example.test', subject: 'From the run', body: 'run body' },
+        arguments: { to: 'ops@example.test', subject, body: 'run body' },
       },
     ],
   };
-  const r = guarded(sb, [process.execPath, agentJs, JSON.stringify(spec)], { extra: ['--net', 'host'] });
+  const r = guarded(sb, [process.execPath, agentJs, JSON.stringify(spec)], { extra: ['--net', net] });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as AgentResult;
   assert.equal(out.results[0]?.content[0]?.text, 'echo: inside');
@@ -47,13 +48,23 @@ test('a gateway started by a guarded agent uses the run outbox; its send is queu
       ['mcp:mail/send_email', 'delay'],
     ],
   );
-  const m = listMessages(sb).find((x) => x.subject === 'From the run');
+  const m = listMessages(sb).find((x) => x.subject === subject);
   assert.ok(m);
   assert.equal(m.run, log.run.id, 'the message belongs to the guarded run');
-  assert.equal(sink.received.length, 0);
+  const before = sink.received.length;
   const s = await wardenAsync(sb, ['messages', 'send', String(m.id)]);
   assert.equal(s.code, 0, s.output);
   assert.equal(showMessage(sb, m.id).state, 'sent');
-  assert.equal(sink.received.length, 1);
-  assert.equal(sink.received[0]?.text, 'run body');
+  assert.equal(sink.received.length, before + 1);
+  assert.equal(sink.received.at(-1)?.subject, subject);
+  assert.equal(sink.received.at(-1)?.text, 'run body');
+}
+
+test('a gateway started by a guarded agent uses the run outbox; its send is queued for that run and released after it', () =>
+  gatewayInRun('host', 'From the run'));
+
+const netProblem = netnsProblem();
+test('the same from an isolated run (own network namespace): the outbox socket is reachable there', async (t) => {
+  if (netProblem) return t.skip(`no network namespace can be made here: ${netProblem}`);
+  await gatewayInRun('isolated', 'From the namespace');
 });

@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { destroySandbox, guarded, makeSandbox, runLog, warden, wardenAsync } from '../helpers/warden.js';
 import { ensureStateDir } from '../../core/util/paths.js';
+import { netnsProblem } from '../../core/net/netns.js';
 import { messageIdFor } from '../../core/messages/deliver.js';
 import { startSink, type Sink } from './sink.js';
 import { killDaemon, listMessages, showMessage, until } from './env.js';
@@ -139,4 +140,20 @@ test('daemon killed before the relay greeted it: after restart the mail arrives 
   const got = sink.received.filter((x) => x.subject === 'Killed early');
   assert.equal(got.length, 1);
   assert.equal(showMessage(sb, m.id).attempts, 2);
+});
+
+const netProblem = netnsProblem();
+test('smtplib in an isolated run (own network namespace) reaches the listener through the port-2525 forward', async (t) => {
+  if (netProblem) return t.skip(`no network namespace can be made here: ${netProblem}`);
+  writeFileSync(join(sb.ws, 'smtp.py'), SMTPLIB_PY.replace('From smtplib', 'From the namespace'));
+  const r = guarded(sb, ['python3', 'smtp.py'], { extra: ['--net', 'isolated'] });
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /refused: \{\}/);
+  const m = listMessages(sb).find((x) => x.subject === 'From the namespace');
+  assert.ok(m, 'the mail from inside the namespace is queued');
+  assert.equal(m.run, runLog(sb, 'last').run.id);
+  editBody(m.id, 'python body', 'edited in the namespace test');
+  const got = await release(m.id);
+  assert.equal(got.length, 1);
+  assert.equal(got[0]?.text, 'edited in the namespace test');
 });
