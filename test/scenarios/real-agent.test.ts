@@ -26,6 +26,7 @@ import {
 import { hashTree, diffTrees } from '../helpers/tree.js';
 import { randomTree, randomBytes, sh } from './fixtures.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../agents/fake-anthropic.js';
+import { writeHostOverrides } from '../net/servers.js';
 
 const agentsDir = join(repoRoot, 'test', 'agents', 'node_modules', '@anthropic-ai');
 
@@ -143,10 +144,19 @@ describe('a real Claude Code session under warden', () => {
         { text: 'The project is cleaned up.' },
       ]);
 
+      // The run is network-isolated (`--net isolated` is the default): the fake API on the host's loopback is
+      // reached through Warden's egress proxy, under a test hostname only the daemon resolves
+      // (<state>/net/hosts), allowed by a test network rule.
+      writeHostOverrides(sb.state, ['api.anthropic.test']);
+      const netPolicy = join(sb.root, '05-fake-api.yaml');
+      writeFileSync(
+        netPolicy,
+        'network:\n  rules:\n    - id: fake-anthropic-api\n      hosts: [api.anthropic.test]\n      decision: allow\n',
+      );
       const env: NodeJS.ProcessEnv = {
         ...sb.env,
         SHELL: '/bin/bash',
-        ANTHROPIC_BASE_URL: fake.url,
+        ANTHROPIC_BASE_URL: fake.url.replace('127.0.0.1', 'api.anthropic.test'),
         ANTHROPIC_API_KEY: 'test-key',
         DISABLE_TELEMETRY: '1',
         DISABLE_AUTOUPDATER: '1',
@@ -166,6 +176,8 @@ describe('a real Claude Code session under warden', () => {
           'run',
           '--workspace',
           sb.ws,
+          '--policy',
+          netPolicy,
           '--',
           claude,
           '-p',
@@ -218,6 +230,13 @@ describe('a real Claude Code session under warden', () => {
         pid: number;
         pre: unknown;
       }[];
+      // Its API traffic went through the egress proxy: journaled connect events, allowed by the test rule.
+      const api = events.filter((e) => e.op === 'connect' && e.path.startsWith('api.anthropic.test:'));
+      assert.ok(
+        api.length > 0,
+        'no connect event for the fake API: its traffic did not go through the proxy',
+      );
+      for (const e of api) assert.deepEqual([e.decision, e.ruleId], ['allow', 'fake-anthropic-api']);
       const chains = (log as unknown as { chains: Record<string, { pid: number; argv: string[] | null }[]> })
         .chains;
       const isClaude = (argv: string[] | null): boolean =>
