@@ -99,8 +99,11 @@ export function makeMessagesExtension(opts: MessagesOptions = {}): DaemonExtensi
         );
     };
     const queue = new MessageQueue({ store, stateDir: service.layout.dir, log, changed });
-    const enqueue = (n: Omit<NewMessage, 'releaseAt'>) =>
-      queue.enqueue({ ...n, releaseAt: Date.now() + (fixedDelay ?? policy().releaseAfterMs) });
+    const enqueue = (n: Omit<NewMessage, 'releaseAt'>) => {
+      // The delay first: reading the policy may take a while, and the clock starts when the message is queued.
+      const delay = fixedDelay ?? policy().releaseAfterMs;
+      return queue.enqueue({ ...n, releaseAt: Date.now() + delay });
+    };
     const sessions = new McpSessions({ journal: service.journal, policy, enqueue, log });
     const runs = new Map<number, RunOutbound>();
     void queue.start().catch((err) => log(`messages: recovery failed: ${errorMessage(err)}`));
