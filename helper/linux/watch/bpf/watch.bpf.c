@@ -6,11 +6,13 @@
  * fork of an agent process puts the child in the same tree here, in the kernel, so no child can act
  * before it is known.
  */
-#include "watch.h"
+// clang-format off
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "watch.h"
+// clang-format on
 
 char LICENSE[] SEC("license") = "GPL";
 
