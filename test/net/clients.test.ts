@@ -247,6 +247,22 @@ describe('isolated run: real clients through the egress proxy', { skip: problem 
   test('the run summary counts allowed connections as irreversible', () => {
     assert.match(output, /\d+ irreversible/);
   });
+
+  test('a rollback of the run restores its files and leaves its connections as irreversible', () => {
+    const plan = warden(sb, ['rollback', '--run', 'last', '--all', '--dry-run', '--json']);
+    assert.equal(plan.status, 0, plan.stderr);
+    const j = JSON.parse(plan.stdout) as { plan?: unknown };
+    const p = (j.plan ?? j) as { steps: { path: string }[]; irreversible: { path: string; note: string }[] };
+    assert.ok(
+      p.irreversible.some((x) => x.path.startsWith('allowed.test:') && x.note === 'network connection'),
+      JSON.stringify(p.irreversible),
+    );
+    assert.ok(!p.steps.some((x) => /^[a-z0-9.-]+:\d+$/.test(String(x.path))), 'a connection became a step');
+    const r = warden(sb, ['rollback', '--run', 'last', '--yes']);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.ok(!existsSync(join(sb.ws, 'out')), 'the files the run created are gone');
+    assert.ok(existsSync(join(sb.ws, 'clients.sh')), 'what was there before the run is kept');
+  });
 });
 
 describe('--net host', { skip: problem ?? false }, () => {
