@@ -122,8 +122,8 @@ const big = guardedRun(
     "for i in range(n):\n    open(f'big/f{i:06d}','w').close()\n" +
     'for i in range(n):\n    os.remove(f"big/f{i:06d}")\n',
 );
-const bigLog = JSON.parse(wardenSync(['log', '--run', String(big.id), '--json']).stdout);
-const bigEvents = bigLog.events.length;
+// the run's event count from the summary line `warden run` printed ("…: N events, …")
+const bigEvents = Number(/: (\d+) events/.exec(big.summary)?.[1]);
 console.log(
   `runs: bare run ${small.id}; big run ${big.id} with ${bigEvents} events (guarded run took ${f1(big.ms / 1000)} s)`,
 );
@@ -299,7 +299,11 @@ console.log(
     }
     await sleep(5);
   }
-  await agent;
+  const agentCode = await agent;
+  if (latencies.length < HOLDS)
+    console.error(
+      `bench:ui: only ${latencies.length} of ${HOLDS} holds reached the page (agent exit ${agentCode})`,
+    );
   console.log(
     `hold → card (agent's stamp before its trapped create → card in the page's DOM), ${latencies.length} holds: ` +
       `median ${f1(median(latencies))} ms, p99 ${f1(pct(latencies, 99))} ms, worst ${f1(Math.max(...latencies))} ms`,
