@@ -171,8 +171,26 @@ export const networkRuleSchema = z
   .strict();
 export type NetworkRuleSpec = z.infer<typeof networkRuleSchema>;
 
+/**
+ * One agent selector (`agents:` section, issue 7): how system-wide watch mode (`warden watch`) recognises an
+ * agent process it did not start. A process matches when the basename of its executable (or of its argv[0])
+ * matches one of `exe`, or any argv element matches one of `argv` (globs; `*` also matches `/`). The process
+ * and all its descendants form one run. Read by core/watch/config.ts.
+ */
+export const agentSelectorSchema = z
+  .object({
+    id: z.string().regex(RULE_ID_RE, 'agent id must match /^[a-z0-9][a-z0-9-]*$/'),
+    why: z.string().optional(),
+    exe: z.array(z.string().min(1).max(200)).optional(),
+    argv: z.array(z.string().min(1).max(500)).optional(),
+  })
+  .strict()
+  .refine((a) => (a.exe?.length ?? 0) + (a.argv?.length ?? 0) > 0, { message: 'an agent needs exe or argv' });
+export type AgentSelectorSpec = z.infer<typeof agentSelectorSchema>;
+
 export const policyFileSchema = z
   .object({
+    agents: z.array(agentSelectorSchema).optional(),
     network: z
       .object({ rules: z.array(networkRuleSchema).default([]) })
       .strict()

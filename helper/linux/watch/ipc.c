@@ -270,10 +270,10 @@ static void hello_reply(struct client *c)
 	for (int i = 0; i < cfg.nroots; i++) {
 		struct jbuf r = {0};
 		jb_obj_begin(&r);
-		jb_cstr(&r, "r", cfg.roots[i]);
-		/* "{"r":"..."}\n" -> the quoted string */
-		jb_append(&j, i ? "," : "", i ? 1 : 0);
-		jb_append(&j, r.b + 5, r.len - 5 - 2);
+		jb_cstr(&r, "r", cfg.roots[i]); /* r.b is {"r":"<escaped>" : keep the value */
+		if (i)
+			jb_append(&j, ",", 1);
+		jb_append(&j, r.b + 5, r.len - 5);
 		free(r.b);
 	}
 	jb_append(&j, "]", 1);
