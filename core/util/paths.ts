@@ -14,7 +14,9 @@ import { WardenError } from './errors.js';
 export const packageRoot: string = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Path of a helper binary built by `make -C helper/linux` (e.g. `warden-supervise`). */
-export function helperBinary(name: 'warden-supervise' | 'warden-match' | 'warden-netns' | 'warden-watch'): string {
+export function helperBinary(
+  name: 'warden-supervise' | 'warden-match' | 'warden-netns' | 'warden-watch',
+): string {
   return join(packageRoot, 'helper', 'linux', 'build', name);
 }
 
