@@ -9,6 +9,7 @@ import { methods, type Method } from './contract.js';
 import { checkSite, checkToken, bearerOf, pathOf, type Refusal, type Transport } from './http-guard.js';
 import { WardenError, errorMessage } from '../util/errors.js';
 import { serveStatic } from './http-static.js';
+import { exchangeSchema, type UiCodes } from './http-ui-code.js';
 
 /** Path of the WebSocket endpoint (served by the upgrade handler, not here). */
 export const EVENTS_PATH = '/api/events';
@@ -33,6 +34,8 @@ export interface RequestContext {
   log(line: string): void;
   /** Directory of the UI's static files served on TCP for GET/HEAD outside `/api/` (null: none). */
   staticRoot: string | null;
+  /** One-time codes for `warden ui` (http-ui-code.ts); absent: `/api/ui.code` and `/api/ui.exchange` are 404. */
+  uiCodes?: UiCodes;
 }
 
 /** True when a request announces a body (chunked, or a Content-Length other than 0). */
@@ -163,6 +166,9 @@ async function serve(ctx: RequestContext, req: IncomingMessage, res: ServerRespo
     }
     return sendJson(req, res, 200, { ok: true });
   }
+  if (ctx.uiCodes && (path === '/api/ui.code' || path === '/api/ui.exchange')) {
+    return uiCode(ctx, ctx.uiCodes, path, req, res);
+  }
   if (ctx.transport === 'tcp') {
     const auth = checkToken(bearerOf(req), ctx.token);
     if (auth) return refuse(req, res, auth);
@@ -224,4 +230,47 @@ async function serve(ctx: RequestContext, req: IncomingMessage, res: ServerRespo
     return sendJson(req, res, status, { ok: false, error });
   }
   sendJson(req, res, 200, { ok: true, result: result ?? null });
+}
+
+/**
+ * `POST /api/ui.code` (unix socket only) issues a one-time code; `POST /api/ui.exchange` (127.0.0.1 only,
+ * body `{code}`) trades an unused, unexpired code for the token (403 `bad-code` otherwise).
+ */
+async function uiCode(
+  ctx: RequestContext,
+  codes: UiCodes,
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const wanted = path === '/api/ui.code' ? 'unix' : 'tcp';
+  if (ctx.transport !== wanted)
+    return refuse(req, res, { status: 404, code: 'not-found', message: 'no such endpoint' });
+  if (req.method !== 'POST')
+    return refuse(req, res, {
+      status: 405,
+      code: 'bad-verb',
+      message: 'use POST',
+      headers: { Allow: 'POST' },
+    });
+  const body = await readBody(req, 1024);
+  if (body === null) return refuse(req, res, tooLarge(1024));
+  if (wanted === 'unix') return sendJson(req, res, 200, { ok: true, result: codes.issue() });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decoder.decode(body));
+  } catch {
+    return refuse(req, res, { status: 400, code: 'bad-json', message: 'body is not valid UTF-8 JSON' });
+  }
+  const p = exchangeSchema.safeParse(raw);
+  if (!p.success)
+    return refuse(req, res, { status: 400, code: 'bad-params', message: 'ui.exchange: send {"code": "…"}' });
+  if (!codes.redeem(p.data.code)) {
+    return refuse(req, res, {
+      status: 403,
+      code: 'bad-code',
+      message: 'this code is unknown, expired or already used: run `warden ui` again',
+    });
+  }
+  sendJson(req, res, 200, { ok: true, result: { token: ctx.token } });
 }

@@ -14,6 +14,7 @@ import { EventsEndpoint, rejectUpgrade, type Subscribe } from './http-events.js'
 import { TOKEN_RE, type Transport } from './http-guard.js';
 import { handleRequest, type RequestContext } from './http-request.js';
 import { DEFAULT_STATIC_ROOT } from './http-static.js';
+import { UiCodes } from './http-ui-code.js';
 
 export { newApiToken } from './http-guard.js';
 export type { Subscribe } from './http-events.js';
@@ -104,6 +105,7 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
     log: opts.log,
   });
 
+  const uiCodes = new UiCodes(); // shared: issued on the unix socket, redeemed on TCP
   const make = (transport: Transport): Server => {
     const ctx: RequestContext = {
       transport,
@@ -113,6 +115,7 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpApi> {
       dispatch: opts.dispatch,
       log: opts.log,
       staticRoot: opts.staticRoot === undefined ? DEFAULT_STATIC_ROOT : opts.staticRoot,
+      uiCodes,
     };
     const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) =>
       handleRequest(ctx, req, res),

@@ -1,10 +1,13 @@
 /**
  * `warden ui [--no-open] [--print-url]`: makes sure the daemon runs (starting it on demand), reads the port and
  * token of its HTTP API from `state/api.json`, and opens `http://127.0.0.1:<port>/#token=<token>` in the
- * browser (the token travels in the URL fragment, which a browser never sends to a server).
+ * browser (the token travels in the URL fragment, which a browser never sends to a server). The browser is
+ * handed a one-time code instead of the token (`#code=…`, http-ui-code.ts): a command line is visible to
+ * every user in `ps`, and the code is worthless once the page has traded it for the token.
  */
 import type { Command, Option } from 'commander';
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { WardenError } from '../util/errors.js';
@@ -21,6 +24,45 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The UI's URL for the API described by `api.json`. */
 export function uiUrl(port: number, token: string): string {
   return `http://127.0.0.1:${port}/#token=${encodeURIComponent(token)}`;
+}
+
+/** The URL `warden ui` opens: a one-time code in the fragment, traded by the page for the token. */
+export function uiCodeUrl(port: number, code: string): string {
+  return `http://127.0.0.1:${port}/#code=${encodeURIComponent(code)}`;
+}
+
+const codeAnswer = z.object({
+  ok: z.literal(true),
+  result: z.object({ code: z.string().regex(/^[A-Za-z0-9_-]{32,64}$/), ttlMs: z.number() }),
+});
+
+/**
+ * Asks the daemon for a one-time UI code on its private HTTP socket (`POST /api/ui.code`).
+ * @throws WardenError('no-ui-code') when the socket does not answer with a code.
+ */
+export function requestUiCode(apiSocket: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) =>
+      reject(new WardenError('no-ui-code', `could not get a one-time UI code from ${apiSocket}: ${why}`));
+    const req = request(
+      { socketPath: apiSocket, path: '/api/ui.code', method: 'POST', timeout: 5000 },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          try {
+            resolve(codeAnswer.parse(JSON.parse(text)).result.code);
+          } catch {
+            fail(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err) => fail(err.message));
+    req.end();
+  });
 }
 
 /**
@@ -91,8 +133,9 @@ export function registerUiCommand(program: Command, stateOption: () => Option): 
     .addOption(stateOption())
     .addHelpText(
       'after',
-      '\nThe URL is http://127.0.0.1:<port>/#token=<token>. It changes when the daemon restarts (new port and\n' +
-        'token): run `warden ui` again then. Anyone holding the URL can answer holds and roll back runs;\n' +
+      '\nThe URL is http://127.0.0.1:<port>/#token=<token>; a restarted daemon keeps the port and token when it\n' +
+        'can. The browser is opened with a one-time code (#code=…) instead, so the token never appears on a\n' +
+        'command line. Anyone holding the token URL can answer holds and roll back runs;\n' +
         'do not share it. The UI files come from dist/renderer (build them with `npm run build:renderer`).\n',
     )
     .action(async (opts: GlobalOpts & { open: boolean; printUrl?: boolean }) =>
@@ -105,7 +148,8 @@ export function registerUiCommand(program: Command, stateOption: () => Option): 
           process.stdout.write(`Open this URL in a browser:\n${url}\n`);
           return;
         }
-        const why = await openInBrowser(url);
+        // The opener's argv is public (ps): it gets a one-time code, never the token.
+        const why = await openInBrowser(uiCodeUrl(api.port, await requestUiCode(layout.apiSocket)));
         if (why === null) process.stderr.write(`Opened the Warden UI (http://127.0.0.1:${api.port}/).\n`);
         else process.stdout.write(`Could not open a browser (${why}). Open this URL:\n${url}\n`);
       }),

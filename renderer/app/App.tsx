@@ -22,6 +22,7 @@ export function App() {
   const go = useNav((s) => s.go);
   const status = useConnection((s) => s.status);
   const noToken = useConnection((s) => s.noToken);
+  const codeError = useConnection((s) => s.codeError);
   const pending = useHolds((s) => s.holds.length);
   const newest = useHolds((s) => s.holds[0]);
 
@@ -69,6 +70,7 @@ export function App() {
         <div className="banner" data-testid="token-missing">
           This page has no access token. Open the address that <code>warden ui</code> prints (it ends in{' '}
           <code>#token=…</code>).
+          {codeError && <span data-testid="code-error"> The one-time code did not work: {codeError}</span>}
         </div>
       )}
       <div className="sr-only" role="status" aria-live="polite" aria-atomic="true">

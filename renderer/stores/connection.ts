@@ -9,6 +9,8 @@ interface ConnectionState {
   daemonError: string | null;
   /** A browser page opened without `#token=…`: the daemon will refuse it. */
   noToken: boolean;
+  /** Why the one-time code in `#code=…` could not be traded for the token (expired, used…), if it could not. */
+  codeError: string | null;
   setStatus(s: ConnectionStatus): void;
   /** Fetches `status` (pid, state dir, runs in progress, helper). */
   refreshDaemon(): Promise<void>;
@@ -19,6 +21,7 @@ export const useConnection = create<ConnectionState>((set) => ({
   daemon: null,
   daemonError: null,
   noToken: false,
+  codeError: null,
   setStatus: (status) => set({ status }),
   refreshDaemon: async () => {
     try {

@@ -13,6 +13,52 @@ export function tokenFromHash(hash: string): string {
   return '';
 }
 
+/** Reads a one-time `code` (from `warden ui`'s opener) from the fragment, or ''. */
+export function codeFromHash(hash: string): string {
+  const h = hash.replace(/^#/, '');
+  for (const part of h.split(/[&?]/)) {
+    const [k, v] = part.split('=');
+    if (k === 'code' && v) return decodeURIComponent(v);
+  }
+  return '';
+}
+
+/**
+ * Trades a one-time code for the API token (`POST /api/ui.exchange`, same origin) and returns the fragment to
+ * keep in the address bar: `code=…` replaced by `token=…`, so a reload still works.
+ * @throws ApiError with the daemon's error (e.g. `bad-code`: unknown, expired or already used).
+ */
+export async function exchangeCode(
+  hash: string,
+  opts: { origin?: string; fetch?: typeof fetch } = {},
+): Promise<string> {
+  const code = codeFromHash(hash);
+  const f = opts.fetch ?? fetch.bind(globalThis);
+  let res: Response;
+  try {
+    res = await f(`${opts.origin ?? location.origin}/api/ui.exchange`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
+  } catch (e) {
+    throw new ApiError('unreachable', `Warden daemon unreachable (${(e as Error).message})`);
+  }
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    throw new ApiError('bad-answer', `the daemon answered HTTP ${res.status} without JSON`);
+  }
+  const { token } = unwrapAnswer(body, res.status) as { token: string };
+  if (typeof token !== 'string' || !token) throw new ApiError('bad-answer', 'ui.exchange answered no token');
+  const rest = hash
+    .replace(/^#/, '')
+    .split('&')
+    .filter((p) => p && !p.startsWith('code='));
+  return '#' + [`token=${encodeURIComponent(token)}`, ...rest].join('&');
+}
+
 export interface BrowserTransportOptions {
   token: string;
   /** Origin of the daemon, e.g. `http://127.0.0.1:4242` (default: the page's own). */

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BrowserTransport, tokenFromHash } from '../../renderer/transport/browser';
+import {
+  BrowserTransport,
+  codeFromHash,
+  exchangeCode,
+  tokenFromHash,
+} from '../../renderer/transport/browser';
 import { ElectronTransport, type WardenBridge } from '../../renderer/transport/electron';
 import { ApiError, type ConnectionStatus } from '../../renderer/transport/types';
 import type { Push } from '../../core/api/contract';
@@ -43,6 +48,28 @@ describe('browser transport', () => {
     expect(tokenFromHash('#token=abc123')).toBe('abc123');
     expect(tokenFromHash('#/inbox&token=x%2By')).toBe('x+y');
     expect(tokenFromHash('')).toBe('');
+  });
+
+  it('trades a one-time #code= for #token=, keeping the rest of the fragment; a refused code is an ApiError', async () => {
+    expect(codeFromHash('#code=c0de&view=timeline')).toBe('c0de');
+    const fetch = vi.fn(async (_url: string, init: RequestInit) => {
+      expect(JSON.parse(String(init.body))).toEqual({ code: 'c0de' });
+      return new Response(JSON.stringify({ ok: true, result: { token: 't+k' } }), { status: 200 });
+    });
+    const hash = await exchangeCode('#code=c0de&view=timeline', {
+      origin: 'http://h:1',
+      fetch: fetch as never,
+    });
+    expect(hash).toBe('#token=t%2Bk&view=timeline');
+    expect(fetch.mock.calls[0]![0]).toBe('http://h:1/api/ui.exchange');
+    const refused = vi.fn(
+      async () =>
+        new Response(JSON.stringify({ ok: false, error: { code: 'bad-code', message: 'already used' } }), {
+          status: 403,
+        }),
+    );
+    const e = await rejection(exchangeCode('#code=c0de', { origin: 'http://h:1', fetch: refused as never }));
+    expect(e.code).toBe('bad-code');
   });
 
   it('POSTs /api/<method> with the bearer token and unwraps answers', async () => {
