@@ -9,8 +9,8 @@
  * Electron binary act as Node in a packaged app). Why the unix socket and not the WebSocket: no token to
  * read, and the socket's 0600 mode in the 0700 state dir is the authentication.
  *
- * `DaemonClient` has no close event, so a dropped link is noticed by the health poll (`status` every
- * `pollMs`, which also refreshes helper presence for the tray) or by a failing call.
+ * A dropped link is noticed at once by `DaemonClient.onClose`, and otherwise by the health poll (`status`
+ * every `pollMs`, which also refreshes helper presence for the tray) or by a failing call.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -136,6 +136,9 @@ export class DaemonLink {
         return false;
       }
       this.client = client;
+      client.onClose(() => {
+        if (this.client === client) this.dropped();
+      });
       this.setStatus('connected');
       this.o.onHealth(health);
       this.o.onHolds(holds);
