@@ -188,6 +188,7 @@ int main(int argc, char **argv)
 			}
 		}
 		gate_tick();
+		proc_tick();
 		if (now_ms() - last_hb >= 1000) {
 			last_hb = now_ms();
 			ipc_heartbeat();

@@ -187,11 +187,14 @@ static void add_task(pid_t tid, pid_t tgid, unsigned tree)
 	struct ww_proc *p = slot(tid, 1);
 	if (!p)
 		return;
-	int fresh = p->tree != tree || p->tgid != tgid;
+	int fresh = p->tree != tree || p->tgid != tgid || p->dead_ms;
+	p->dead_ms = 0;
 	p->tgid = tgid;
 	p->tree = tree;
-	if (fresh && tid == tgid)
+	if (fresh && tid == tgid) {
 		trees[tree - 1].nprocs++;
+		trees[tree - 1].end_at = 0;
+	}
 	if (skel) {
 		__u32 k = (__u32)tgid, v = tree, kt = (__u32)tid;
 		if (tid == tgid)
@@ -279,7 +282,7 @@ static void adopt_descendants(void)
 static void check_exec(pid_t tgid, uid_t uid, const char *file, const char *args, size_t alen)
 {
 	struct ww_proc *p = slot(tgid, 0);
-	if (p && p->tree) {
+	if (p && p->tree && !p->dead_ms) {
 		struct ww_tree *t = &trees[p->tree - 1];
 		if (t->used)
 			write_proc(t, tgid, ppid_of(tgid), args, alen);
@@ -304,24 +307,45 @@ static void check_exec(pid_t tgid, uid_t uid, const char *file, const char *args
 static void task_gone(pid_t tid, int whole, int code)
 {
 	struct ww_proc *p = slot(tid, 0);
-	if (!p || !p->tree)
+	if (!p || !p->tree || p->dead_ms)
 		return;
 	struct ww_tree *t = &trees[p->tree - 1];
 	pid_t tgid = p->tgid;
-	p->tid = -1;
+	long long now = now_ms();
+	p->dead_ms = now;
 	if (!whole)
 		return;
 	if (tid != tgid) {
 		struct ww_proc *g = slot(tgid, 0);
-		if (g)
-			g->tid = -1;
+		if (g && !g->dead_ms)
+			g->dead_ms = now;
 	}
 	if (tgid == t->root_pid) {
 		t->exit_status = (code >> 8) & 0xff;
 		t->exit_signal = code & 0x7f;
 	}
+	/* name events of the tree's last moments may still be queued: end the run a little later */
 	if (--t->nprocs <= 0 && t->used)
-		runlog_end(t);
+		t->end_at = now + 300;
+}
+
+void proc_tick(void)
+{
+	long long now = now_ms();
+	for (size_t i = 0; i < ntrees; i++) {
+		struct ww_tree *t = &trees[i];
+		if (t->used && t->end_at && now >= t->end_at && t->nprocs <= 0) {
+			fan_name_poll();
+			runlog_end(t);
+		}
+	}
+	static long long last_sweep;
+	if (now - last_sweep < 1000)
+		return;
+	last_sweep = now;
+	for (unsigned h = 0; h < PT_CAP; h++)
+		if (table[h].tid > 0 && table[h].dead_ms && now - table[h].dead_ms > 2000)
+			table[h].tid = -1;
 }
 
 static int on_event(void *ctx, void *data, size_t len)

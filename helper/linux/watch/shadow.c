@@ -169,6 +169,16 @@ static void mkdirs_for(char *p)
 
 static int build_root;
 
+/* mirror_dir - the shadow of a directory: its mode and owner (a deleted directory is recreated from
+ * it); the shadow root itself is 0700, so nothing beneath is reachable for other users. */
+static void mirror_dir(const char *sp, const struct stat *st)
+{
+	if (mkdir(sp, 0700) < 0 && errno != EEXIST)
+		return;
+	if (lchown(sp, st->st_uid, st->st_gid) < 0 || chmod(sp, st->st_mode & 07777) < 0)
+		logmsg("shadow: cannot mirror %s: %s", sp, strerror(errno));
+}
+
 static int walk(const char *fpath, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)ftw;
@@ -178,7 +188,7 @@ static int walk(const char *fpath, const struct stat *st, int type, struct FTW *
 	snprintf(sp, sizeof sp, "%s/%d%s", cfg.shadow, build_root,
 	         fpath + strlen(cfg.roots[build_root]));
 	if (type == FTW_D) {
-		mkdir(sp, 0700);
+		mirror_dir(sp, st);
 		cache_dir(fpath);
 	} else if (type == FTW_F && S_ISREG(st->st_mode)) {
 		if (link(fpath, sp) == 0 || errno == EEXIST)
@@ -234,14 +244,15 @@ void shadow_created(const char *path, int isdir)
 	char sp[8192];
 	if (shadow_path(path, sp, sizeof sp) < 0)
 		return;
+	struct stat st;
 	if (isdir) {
-		if (mkdir(sp, 0700) < 0 && errno == ENOENT) {
+		if (lstat(path, &st) < 0)
+			return;
+		if (mkdir(sp, 0700) < 0 && errno == ENOENT)
 			mkdirs_for(sp);
-			mkdir(sp, 0700);
-		}
+		mirror_dir(sp, &st);
 		return;
 	}
-	struct stat st;
 	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
 		return;
 	unlink(sp);

@@ -64,8 +64,9 @@ struct ww_tree {
 	int logfd;   /* .../events.ndjson */
 	long seq;
 	long events, preimages, denied;
-	int root_idx; /* watched root the run is about */
-	int dirty;    /* lines written since the last wake-up */
+	int root_idx;     /* watched root the run is about */
+	int dirty;        /* lines written since the last wake-up */
+	long long end_at; /* all processes gone: end the run then (late name events first) */
 	int exit_status, exit_signal;
 	/* bulk gate */
 	long long *win; /* ring of the last bulk_count+1 delete times (ms) */
@@ -91,7 +92,7 @@ struct ww_proc {
 	pid_t tid;
 	pid_t tgid;
 	unsigned tree;
-	int logged; /* a proc line was written for this process */
+	long long dead_ms; /* when it exited: kept a while, its late name events still count */
 };
 
 extern struct ww_config cfg;
@@ -119,6 +120,7 @@ struct ww_tree *tree_by_key(const char *key);
 void proc_kill_tree(struct ww_tree *t, int sig);
 int proc_tree_pids(struct ww_tree *t, pid_t *out, int max);
 void proc_log_proc(struct ww_tree *t, pid_t tgid);
+void proc_tick(void); /* ends trees whose grace passed, forgets long-dead tasks */
 
 /* runlog.c */
 void runlog_open(struct ww_tree *t, const char *argv_json_unused);
