@@ -4,8 +4,9 @@
  * run's network namespace, the proxy environment for the run, policy decisions with `ask` held through the
  * HoldManager (op `connect`), and one journaled `connect` event per connection with bytes up and down.
  */
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { DaemonExtensionFactory, RunContext, RunSetup } from '../daemon/extension.js';
 import type { Service } from '../daemon/service.js';
 import { policyFiles } from '../daemon/service.js';
@@ -26,10 +27,32 @@ interface RunProxy {
   proxy: EgressProxy;
   gate: ConnectGate;
   socket: string;
+  /** Inode of the socket file this proxy listens on: only that file is ever removed by it. */
+  ino: number;
   seq: number;
 }
 
-export const netExtension: DaemonExtensionFactory = (service: Service) => {
+/** Inode of `path`, or 0 when it is missing. */
+function inode(path: string): number {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return 0;
+  }
+}
+
+/** A run's context as runStart saved it (`<state>/net/<run>.json`), validated when a new daemon reads it. */
+const savedContext = z.object({
+  run: z.number().int().positive(),
+  argv: z.array(z.string()),
+  cwd: z.string().startsWith('/'),
+  workspace: z.string().startsWith('/'),
+  home: z.string().startsWith('/'),
+  net: z.literal('isolated'),
+  policies: z.array(z.string().startsWith('/')).optional(),
+});
+
+export const netExtension: DaemonExtensionFactory = async (service: Service) => {
   const dir = join(service.layout.dir, 'net');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
@@ -51,8 +74,8 @@ export const netExtension: DaemonExtensionFactory = (service: Service) => {
     }
   };
 
-  const runStart = async (ctx: RunContext): Promise<RunSetup> => {
-    if (ctx.net !== 'isolated') return {};
+  /** Starts the proxy of an isolated run (at its start, or again after a daemon restart). */
+  const startProxy = async (ctx: RunContext): Promise<string> => {
     const socket = join(dir, `${ctx.run}.sock`);
     if (Buffer.byteLength(socket) > SUN_PATH_MAX)
       throw new WardenError(
@@ -63,7 +86,9 @@ export const netExtension: DaemonExtensionFactory = (service: Service) => {
     const policy = loadNetworkPolicy(policyFiles(service.layout, ctx.policies ?? []));
     const secrets = new SecretWatch(service, ctx.run, ctx.home, ctx.cwd);
     const gate = new ConnectGate(service, ctx.run, policy, secrets);
-    const r: RunProxy = { proxy: null as unknown as EgressProxy, gate, socket, seq: 0 };
+    // after a daemon restart the run may have connect events already: continue their seq range
+    const seq = Math.max(0, service.journal.maxSeq(ctx.run) - NET_SEQ_BASE);
+    const r: RunProxy = { proxy: null as unknown as EgressProxy, gate, socket, ino: 0, seq };
     r.proxy = new EgressProxy({
       gate: (host, port, method) => gate.decide(host, port, method),
       resolve: (host) => resolver.resolve(host),
@@ -71,18 +96,85 @@ export const netExtension: DaemonExtensionFactory = (service: Service) => {
       log: service.log,
     });
     await r.proxy.listen(socket);
+    r.ino = inode(socket);
     runs.set(ctx.run, r);
-    return { env: proxyEnv(), forwards: [{ port: PROXY_PORT, socket }] };
+    return socket;
   };
 
-  const runEnd = async (run: number) => {
+  /**
+   * Stops a run's proxy. Its socket file is removed only if it is still the one this proxy bound (never
+   * another daemon's); `ended`: the run is over, so its saved context goes too (else a later daemon may serve
+   * the proxy again).
+   */
+  const stopProxy = async (run: number, ended: boolean) => {
     const r = runs.get(run);
     if (!r) return;
     runs.delete(run);
     r.gate.endAll();
     await r.proxy.close();
-    rmSync(r.socket, { force: true });
+    if (inode(r.socket) === r.ino) rmSync(r.socket, { force: true });
+    if (ended) rmSync(join(dir, `${run}.json`), { force: true });
   };
+
+  const runStart = async (ctx: RunContext): Promise<RunSetup> => {
+    if (ctx.net !== 'isolated') return {};
+    const socket = await startProxy(ctx);
+    // kept so that a daemon started while the run goes on can serve its proxy again (recoverProxies)
+    writeFileSync(join(dir, `${ctx.run}.json`), JSON.stringify(ctx), { mode: 0o600 });
+    return { env: proxyEnv(), forwards: [{ port: PROXY_PORT, socket }] };
+  };
+
+  /**
+   * Daemon start: the proxies of isolated runs still going on (journal status `running`, helper process alive)
+   * are served again on their sockets, so a daemon restart does not cut a run's egress for good; leftovers of
+   * ended runs are removed.
+   */
+  const recoverProxies = async () => {
+    for (const name of readdirSync(dir)) {
+      const m = /^(\d+)\.json$/.exec(name);
+      if (!m) continue;
+      const run = Number(m[1]);
+      const row = service.journal.getRun(run);
+      const alive = (pid: number | null) => {
+        if (!pid) return false;
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch (err) {
+          return (err as NodeJS.ErrnoException).code === 'EPERM';
+        }
+      };
+      try {
+        if (row?.status !== 'running' || !alive(row.helperPid)) throw new Error('the run is over');
+        await startProxy(savedContext.parse(JSON.parse(readFileSync(join(dir, name), 'utf8'))));
+        service.log(`daemon: net: serving the egress proxy of run ${run} again`);
+      } catch (err) {
+        rmSync(join(dir, name), { force: true });
+        rmSync(join(dir, `${run}.sock`), { force: true });
+        if ((err as Error).message !== 'the run is over')
+          service.log(`daemon: net: cannot serve the proxy of run ${run} again: ${(err as Error).message}`);
+      }
+    }
+  };
+  // Only once this daemon has won the state dir (it writes daemon.pid after binding the control socket): two
+  // daemons started at once (the CLI reviving one, a person starting one) must not both bind a run's proxy
+  // socket. The timer is unref'd, so a daemon that lost exits as before.
+  let waited = 0;
+  const ownsState = setInterval(() => {
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(service.layout.daemonPid, 'utf8'));
+    } catch {
+      /* not written yet */
+    }
+    if (pid !== process.pid && ++waited < 400) return;
+    clearInterval(ownsState);
+    if (pid === process.pid)
+      void recoverProxies().catch((e: Error) => service.log(`daemon: net: recovery failed: ${e.message}`));
+  }, 25);
+  ownsState.unref();
+
+  const runEnd = (run: number) => stopProxy(run, true);
 
   return {
     name: 'net',
@@ -101,8 +193,10 @@ export const netExtension: DaemonExtensionFactory = (service: Service) => {
       activeConnections: [...runs.values()].reduce((n, r) => n + r.proxy.active, 0),
       port: PROXY_PORT,
     }),
+    // the daemon stops, not the runs: a later daemon serves their proxies again (recoverProxies)
     close: async () => {
-      for (const run of [...runs.keys()]) await runEnd(run);
+      clearInterval(ownsState);
+      for (const run of [...runs.keys()]) await stopProxy(run, false);
     },
   };
 };
