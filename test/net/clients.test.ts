@@ -8,6 +8,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
   makeSandbox,
@@ -16,6 +17,7 @@ import {
   warden,
   wardenAsync,
   startApprover,
+  wardenBin,
   type Sandbox,
 } from '../helpers/warden.js';
 import type { Hold } from '../../core/api/contract.js';
@@ -288,6 +290,36 @@ describe('--net host', { skip: problem ?? false }, () => {
     );
     assert.match(r.output, /warning: network not isolated \(--net host\)/);
     assert.ok(!existsSync(join(sb.state, 'net', '1.sock')));
+  });
+});
+
+describe('no network namespace available', { skip: problem ?? false }, () => {
+  let sb: Sandbox;
+  before(() => (sb = makeSandbox('net-fallback')));
+  after(() => sb && destroySandbox(sb));
+  // user.max_net_namespaces is per user namespace: 0 inside a fresh one makes every CLONE_NEWNET fail there
+  const inUserns = (args: string[]) =>
+    spawnSync(
+      'unshare',
+      ['-U', '-r', 'sh', '-c', 'echo 0 > /proc/sys/user/max_net_namespaces && exec "$0" "$@"', process.execPath, wardenBin, ...args],
+      { cwd: sb.ws, env: { ...sb.env, WARDEN_NO_PROMPT: '1' }, encoding: 'utf8', timeout: 60_000 },
+    ); // prettier-ignore
+
+  test('the default falls back to host with a warning naming the cause', () => {
+    const r = inUserns(['run', '--workspace', sb.ws, '--', 'sh', '-c', 'echo "[$http_proxy]"']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '[]\n');
+    assert.match(
+      r.stderr,
+      /warning: network not isolated \(no network namespace: .*cannot create a network namespace/,
+    );
+  });
+
+  test('--net isolated refuses to start the command (exit 2) and says to use --net host', () => {
+    const r = inUserns(['run', '--net', 'isolated', '--workspace', sb.ws, '--', 'touch', 'started']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--net isolated: no network namespace can be made here: .*Use --net host/);
+    assert.ok(!existsSync(join(sb.ws, 'started')));
   });
 });
 
