@@ -200,6 +200,7 @@ registerJournalCommands(program);
 (await import('./cmd-messages.js')).registerMessagesCommands(program, stateOption);
 (await import('./cmd-mcp.js')).registerMcpCommands(program, stateOption);
 (await import('./cmd-watch.js')).registerWatchCommands(program, stateOption);
+(await import('../net/cli.js')).registerNetCommands(program, stateOption);
 
 const policy = program.command('policy').description('check and show policies');
 policy

@@ -3,7 +3,7 @@
  * exfiltration check on hostnames, CONNECT target and hosts-file parsing, policy-check errors for a bad
  * `network:` section, and the `net.check` / `net.rules` API of a real daemon.
  */
-import { describe, test } from 'node:test';
+import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { proxyEnv } from '../../core/net/env.js';
 import { defaultPolicyDir, ensureStateDir } from '../../core/util/paths.js';
 import { checkPolicyFiles } from '../../core/policy/index.js';
 import { ensureDaemon } from '../../core/daemon/launch.js';
-import { makeSandbox, destroySandbox } from '../helpers/warden.js';
+import { makeSandbox, destroySandbox, warden } from '../helpers/warden.js';
 
 const shipped = loadNetworkPolicy([join(defaultPolicyDir, '40-network.yaml')]);
 
@@ -194,5 +194,45 @@ describe('parsing', () => {
       assert.equal(e[k], 'http://127.0.0.1:3128', k);
     assert.equal(e.no_proxy, 'localhost,127.0.0.1,::1');
     assert.equal(e.NO_PROXY, e.no_proxy);
+  });
+});
+
+describe('warden net rules / warden net check', () => {
+  const sb = makeSandbox('net-cli');
+  after(() => destroySandbox(sb));
+
+  test('check names the decision, rule and band; --json; bad input exits 2', () => {
+    const a = warden(sb, ['net', 'check', 'registry.npmjs.org']);
+    assert.equal(a.status, 0, a.stderr);
+    assert.match(
+      a.stdout,
+      /^allow registry\.npmjs\.org:443: rule net-package-registries \(band 40-network\): /,
+    );
+    const j = warden(sb, ['net', 'check', 'paste.example:80', '--json']);
+    assert.deepEqual(
+      (({ decision, ruleId }) => ({ decision, ruleId }))(
+        JSON.parse(j.stdout) as { decision: string; ruleId: string },
+      ),
+      { decision: 'ask', ruleId: 'net-ask-other' },
+    );
+    const e = warden(sb, ['net', 'check', `${'ab12'.repeat(8)}.example`]);
+    assert.match(e.stdout, /^deny .*rule builtin-exfil-hostname \(band builtin\)/);
+    const bad = warden(sb, ['net', 'check', 'example.com:99999']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /want HOST, HOST:PORT or \[IPv6\]:PORT/);
+  });
+
+  test('rules lists the network rules in evaluation order', () => {
+    const r = warden(sb, ['net', 'rules']);
+    assert.equal(r.status, 0, r.stderr);
+    const ids = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/)[1]);
+    assert.deepEqual(ids, ['net-model-apis', 'net-package-registries', 'net-git-hosting', 'net-ask-other']);
+    assert.match(
+      warden(sb, ['net', 'check', '--help']).stdout,
+      /Usage: warden net check \[options\] <destination>/,
+    );
   });
 });
