@@ -117,17 +117,6 @@ function guardedRun(script, extra = []) {
 }
 
 const small = guardedRun("import os\nopen('one.txt','w').close()\nos.remove('one.txt')\n");
-const big = guardedRun(
-  `import os\nos.makedirs('big', exist_ok=True)\nn=${FILES}\n` +
-    "for i in range(n):\n    open(f'big/f{i:06d}','w').close()\n" +
-    'for i in range(n):\n    os.remove(f"big/f{i:06d}")\n',
-);
-// the run's event count from the summary line `warden run` printed ("…: N events, …")
-const bigEvents = Number(/: (\d+) events/.exec(big.summary)?.[1]);
-console.log(
-  `runs: bare run ${small.id}; big run ${big.id} with ${bigEvents} events (guarded run took ${f1(big.ms / 1000)} s)`,
-);
-
 const url = wardenSync(['ui', '--print-url']).stdout.trim();
 const api = JSON.parse(readFileSync(join(state, 'api.json'), 'utf8'));
 const browser = await chromium.launch({
@@ -167,6 +156,25 @@ function firstRows(page, id) {
   })`);
 }
 
+// ---- bare baseline: the Timeline's run list with only the 2-event run in the journal ----
+const bareLoad = [];
+for (let i = 0; i < REPEAT; i++) {
+  const { context, loadMs } = await openTimeline();
+  bareLoad.push(loadMs);
+  await context.close();
+}
+
+const big = guardedRun(
+  `import os\nos.makedirs('big', exist_ok=True)\nn=${FILES}\n` +
+    "for i in range(n):\n    open(f'big/f{i:06d}','w').close()\n" +
+    'for i in range(n):\n    os.remove(f"big/f{i:06d}")\n',
+);
+// the run's event count from the summary line `warden run` printed ("…: N events, …")
+const bigEvents = Number(/: (\d+) events/.exec(big.summary)?.[1]);
+console.log(
+  `runs: bare run ${small.id}; big run ${big.id} with ${bigEvents} events (guarded run took ${f1(big.ms / 1000)} s)`,
+);
+
 // ---- first render ----
 const render = { small: [], big: [], load: [] };
 for (let i = 0; i < REPEAT; i++) {
@@ -181,7 +189,10 @@ for (let i = 0; i < REPEAT; i++) {
   }
 }
 console.log(`Timeline first render (median of ${REPEAT}, fresh page each):`);
-console.log(`  page load → run list: ${f1(median(render.load))} ms`);
+console.log(
+  `  page load → run list: ${f1(median(render.load))} ms with the big run in the journal vs ` +
+    `${f1(median(bareLoad))} ms with only the bare run → ratio ${(median(render.load) / median(bareLoad)).toFixed(2)}`,
+);
 console.log(
   `  click run → first event rows painted: ${bigEvents}-event run ${f1(median(render.big))} ms vs bare run (2 events) ` +
     `${f1(median(render.small))} ms → ratio ${(median(render.big) / median(render.small)).toFixed(2)}`,
