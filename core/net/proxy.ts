@@ -113,8 +113,13 @@ export class EgressProxy {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
-    this.server.on('connect', (req, socket, head) => void this.onConnect(req, socket as net.Socket, head));
-    this.server.on('request', (req, res) => void this.onRequest(req, res));
+    // a bug here must not become an unhandled rejection, which would end the daemon
+    const fault = (what: string) => (err: unknown) =>
+      this.o.log(`daemon: net: ${what} failed: ${errorMessage(err)}`);
+    this.server.on('connect', (req, socket, head) =>
+      this.onConnect(req, socket as net.Socket, head).catch(fault('a CONNECT')),
+    );
+    this.server.on('request', (req, res) => this.onRequest(req, res).catch(fault('a request')));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       const code = err.code ?? '';
       const [status, reason] =
