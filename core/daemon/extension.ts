@@ -38,6 +38,8 @@ export interface DaemonExtension {
   handlers?: Record<string, (params: never) => unknown>;
   runStart?(ctx: RunContext): RunSetup | Promise<RunSetup>;
   runEnd?(run: number): void | Promise<void>;
+  /** True while the area has work that needs the daemon alive (the idle exit waits for it). */
+  busy?(): boolean;
   /** Shown under `status.extensions[name]`. */
   status?(): Record<string, unknown>;
   close?(): void | Promise<void>;

@@ -118,9 +118,12 @@ export class Service {
     this.extensions = [];
   }
 
-  /** True while a run is in progress (the idle timer must not stop the daemon then). */
+  /**
+   * True while a run is in progress or an extension area has work pending (e.g. queued outbound messages
+   * waiting for their release time): the idle timer must not stop the daemon then.
+   */
   busy(): boolean {
-    return this.running.size > 0;
+    return this.running.size > 0 || this.extensions.some((e) => e.busy?.() ?? false);
   }
 
   /** A helper flushed new lines for `run`: ingest them soon (coalesced). */

@@ -203,6 +203,11 @@ export function makeMessagesExtension(opts: MessagesOptions = {}): DaemonExtensi
         rmSync(ro.dir, { recursive: true, force: true });
       },
 
+      busy() {
+        // queued / edited messages wait for their release time; the daemon must be there to send them
+        return store.nextRelease() !== null || queue.busyIds().length > 0;
+      },
+
       status() {
         const counts = Object.fromEntries(
           MESSAGE_STATES.map((s) => [s, store.list({ state: s, limit: 10000 }).length]),

@@ -5,7 +5,8 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { DaemonClient } from '../../core/api/client.js';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import {
@@ -14,7 +15,8 @@ import {
   loadOutboundPolicy,
   DEFAULT_RELEASE_AFTER_MS,
 } from '../../core/mcp/policy.js';
-import { destroySandbox, guarded, makeSandbox, warden } from '../helpers/warden.js';
+import { spawn } from 'node:child_process';
+import { destroySandbox, guarded, makeSandbox, warden, wardenBin } from '../helpers/warden.js';
 import { ensureStateDir } from '../../core/util/paths.js';
 import { startSink } from './sink.js';
 import { listMessages, until } from './env.js';
@@ -131,6 +133,44 @@ test('the daemon releases a queued mail by itself once messages.release_after ha
     assert.equal(sink.received[0]?.text, 'by the timer');
     await until('the sent state', () => listMessages(sb)[0]?.state === 'sent', 10_000);
   } finally {
+    await sink.close();
+    destroySandbox(sb);
+  }
+});
+
+test('a daemon with messages waiting for release does not exit when idle; it sends them, then exits', async () => {
+  const sb = makeSandbox('mcp-release-idle');
+  const sink = await startSink();
+  // a daemon that would stop after 1 s without clients or runs
+  const daemon = spawn(process.execPath, [wardenBin, 'daemon', '--idle-exit', '1'], {
+    env: sb.env,
+    stdio: 'ignore',
+  });
+  let exitedAt = 0;
+  daemon.once('exit', () => (exitedAt = Date.now()));
+  try {
+    ensureStateDir(sb.state);
+    writeFileSync(join(sb.state, 'smtp.yaml'), `host: 127.0.0.1\nport: ${sink.port}\n`, { mode: 0o600 });
+    writeFileSync(join(sb.state, 'policies', '50-release.yaml'), 'messages:\n  release_after: 8s\n');
+    writeFileSync(
+      join(sb.ws, 'mail.py'),
+      'import subprocess\nsubprocess.run(["sendmail", "ops@example.test"], input=b"Subject: idle\\n\\nwaits\\n", check=True)\n',
+    );
+    await until('the daemon listening', () => existsSync(join(sb.state, 'warden.sock')), 10_000);
+    // a client stays connected until the run has queued its mail, so the idle timer starts only after that
+    const client = await DaemonClient.connect(join(sb.state, 'warden.sock'));
+    const r = guarded(sb, ['python3', 'mail.py'], { extra: ['--net', 'host'] });
+    client.close();
+    assert.equal(r.status, 0, r.stderr);
+    const m = listMessages(sb)[0];
+    assert.ok(m && m.releaseAt - m.createdAt >= 7900, 'queued with the policy delay');
+    await until('the release', () => sink.received.length === 1, 40_000);
+    assert.equal(exitedAt, 0, 'the daemon stayed up (idle, no runs) while the message waited');
+    assert.ok(Date.now() >= m.releaseAt, 'released at its time, not before');
+    assert.equal(sink.received[0]?.text, 'waits');
+    await until('the idle exit once nothing waits', () => exitedAt !== 0, 15_000);
+  } finally {
+    daemon.kill('SIGKILL');
     await sink.close();
     destroySandbox(sb);
   }
