@@ -3,6 +3,7 @@
 // mark then covers only this benchmark's files), each workload of bench/run.mjs's kind runs
 //   bare      — no helper running,
 //   watched   — helper running, run by a plain process (not an agent): the overhead every process pays,
+//   lazy      — helper started with --lazy (permission events armed only while an agent runs), plain process,
 //   agent     — helper running, run by a stand-in agent (a copy of bash named `claude`): journaled, with
 //               copy-before-write pre-images and shadow links,
 // interleaved, median of --reps (default 5); ratios are against the bare run measured in the same invocation.
@@ -111,12 +112,12 @@ function timed(shell, cmd) {
 
 let helper = null;
 let helperPid = null;
-async function startHelper() {
+async function startHelper(extra = []) {
   rmSync(socket, { force: true });
   helper = spawn(
     process.execPath,
     [warden, 'watch', '--foreground', '--root', home, '--shadow', join(mnt, 'shadow'), '--socket', socket,
-      '--policy', join(repo, 'bench', 'no-holds-settings.yaml')], // prettier-ignore
+      '--policy', join(repo, 'bench', 'no-holds-settings.yaml'), ...extra], // prettier-ignore
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
@@ -147,7 +148,9 @@ function rssKb(pid) {
 const rows = [];
 try {
   for (const w of workloads) w.once?.();
-  const res = Object.fromEntries(workloads.map((w) => [w.name, { bare: [], watched: [], agent: [] }]));
+  const res = Object.fromEntries(
+    workloads.map((w) => [w.name, { bare: [], watched: [], lazy: [], agent: [] }]),
+  );
   const usage = { idleCpuPct: 0, rssIdleKb: 0, rssMaxKb: 0, agentCpuMs: 0, agentWallMs: 0 };
   for (let r = 0; r < reps; r++) {
     for (const w of workloads) {
@@ -178,6 +181,12 @@ try {
     }
     await stopHelper();
     rmSync(join(state, 'watch'), { recursive: true, force: true }); // spooled agent runs (no daemon here)
+    await startHelper(['--lazy']);
+    for (const w of workloads) {
+      w.prep();
+      res[w.name].lazy.push(timed('bash', w.cmd));
+    }
+    await stopHelper();
   }
   for (const w of workloads) {
     const x = res[w.name];
@@ -186,8 +195,10 @@ try {
       workload: w.name,
       bare: bare.toFixed(1),
       watched: median(x.watched).toFixed(1),
+      lazy: median(x.lazy).toFixed(1),
       agent: median(x.agent).toFixed(1),
       'watched/bare': (median(x.watched) / bare).toFixed(3),
+      'lazy/bare': (median(x.lazy) / bare).toFixed(3),
       'agent/bare': (median(x.agent) / bare).toFixed(3),
     });
   }

@@ -24,6 +24,7 @@ interface WatchOpts extends GlobalOpts {
   policy?: string[];
   bulkDeny?: string;
   bpf?: boolean;
+  lazy?: boolean;
 }
 
 const collect = (v: string, acc: string[] = []) => [...acc, v];
@@ -67,6 +68,7 @@ export function buildWatchConfig(opts: WatchOpts): WatchConfig {
     bulkDeny,
     preimageMax: PREIMAGE_MAX_BYTES,
     noBpf: opts.bpf === false,
+    lazyPerm: opts.lazy === true,
   };
 }
 
@@ -87,6 +89,10 @@ function addCommonOptions(cmd: Command, stateOption: () => Option): Command {
     .option('--policy <file>', 'an extra policy file, repeatable', collect)
     .option('--bulk-deny <what>', 'a denied bulk-delete hold kills the frozen tree (kill) or thaws it (thaw)')
     .option('--no-bpf', 'do not load the eBPF programs; walk /proc every 250 ms instead')
+    .option(
+      '--lazy',
+      "hold opens only while an agent runs (no cost otherwise; an agent's first milliseconds are not held)",
+    )
     .addOption(stateOption());
 }
 
@@ -158,6 +164,7 @@ export function registerWatchCommands(program: Command, stateOption: () => Optio
       ...cfg.roots.flatMap((r) => ['--root', r]),
       ...(opts.policy ?? []).flatMap((p) => ['--policy', resolve(p)]),
       ...(cfg.noBpf ? ['--no-bpf'] : []),
+      ...(cfg.lazyPerm ? ['--lazy'] : []),
     ];
     const unit = [
       '[Unit]',

@@ -26,6 +26,11 @@ export interface WatchConfig {
   preimageMax: number;
   /** Tests: skip eBPF and walk /proc instead. */
   noBpf?: boolean;
+  /**
+   * FAN_OPEN_PERM marks only while an agent tree runs: no permission-event cost for anyone while no agent
+   * runs, but an agent's opens before the helper has seen its exec are not held.
+   */
+  lazyPerm?: boolean;
 }
 
 /**
@@ -82,5 +87,6 @@ export function renderWatchConfig(c: WatchConfig): string {
   l.push(`bulk\t${c.bulk.count}\t${c.bulk.windowMs}`);
   l.push(`bulk_deny\t${c.bulkDeny}`, `ask_timeout_ms\t${c.askTimeoutMs}`, `preimage_max\t${c.preimageMax}`);
   if (c.noBpf) l.push('no_bpf\t1');
+  if (c.lazyPerm) l.push('lazy_perm\t1');
   return l.join('\n') + '\n';
 }

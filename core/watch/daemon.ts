@@ -12,13 +12,24 @@
  *   within `canaryMs` is a fault, logged, journaled on every watched run in progress and shown by `status()`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { DaemonExtension, DaemonExtensionFactory } from '../daemon/extension.js';
 import type { Service } from '../daemon/service.js';
 import { ingestRun } from '../journal/ingest.js';
 import { errorMessage } from '../util/errors.js';
+import { parseEventLine, type StartLine } from '../wire/events.js';
 import { parseHelperLine, type HelloLine, type TreeLine } from './protocol.js';
 
 /** Where the root helper listens unless `$WARDEN_WATCH_SOCKET` says otherwise. */
@@ -41,6 +52,47 @@ function timingsFromEnv(env: NodeJS.ProcessEnv): WatchTimings {
     canaryMs: n(env.WARDEN_WATCH_CANARY_MS, 5000),
     retryMs: n(env.WARDEN_WATCH_RETRY_MS, 1000),
   };
+}
+
+/**
+ * What a tree's log says about its start (the `start` line's root pid and watched root, the root process's
+ * first `proc` line): for trees logged while no daemon was connected. Reads at most the first 64 KiB.
+ */
+function treeFromLog(path: string, key: string): TreeLine | null {
+  let head: string;
+  try {
+    const fd = openSync(path, 'r');
+    const buf = Buffer.alloc(65536);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    closeSync(fd);
+    head = buf.toString('utf8', 0, n);
+  } catch {
+    return null;
+  }
+  let start: StartLine | null = null;
+  for (const line of head.split('\n').slice(0, 50)) {
+    let l;
+    try {
+      l = parseEventLine(line);
+    } catch {
+      continue;
+    }
+    if (l.t === 'start') start = l;
+    else if (l.t === 'proc' && start && l.pid === start.pid) {
+      const root = (start as { root?: unknown }).root;
+      return {
+        t: 'tree',
+        tree: key,
+        pid: l.pid,
+        ts: start.ts,
+        argv: l.argv,
+        cwd: typeof l.cwd === 'string' ? l.cwd : null,
+        root: typeof root === 'string' ? root : ((l.cwd as string | null) ?? '/'),
+        journaled: 1,
+      };
+    }
+  }
+  return null;
 }
 
 interface Fault {
@@ -112,6 +164,7 @@ export class WatchArea {
     }
     if (run === null) {
       if (!existsSync(join(dir, 'events.ndjson'))) return null;
+      t ??= treeFromLog(join(dir, 'events.ndjson'), key);
       const argv = t?.argv ?? [];
       run = this.service.journal.createRun({
         argv: argv.length > 0 ? argv : [`(watched agent tree ${key})`],

@@ -65,7 +65,7 @@ describe('watch mode: agents not started with warden run', { skip: skip ?? false
     const s = JSON.parse(r.stdout);
     assert.equal(s.connected, true);
     assert.equal(s.fault, null);
-    assert.equal(s.mechanisms.fanotify_perm, 'active');
+    assert.match(s.mechanisms.fanotify_perm, /^active/);
     assert.equal(s.mechanisms.fanotify_name, 'active');
     assert.equal(s.mechanisms.ebpf_tracepoints, 'active');
     assert.match(s.mechanisms.bpf_lsm, /^not used/);
@@ -75,7 +75,7 @@ describe('watch mode: agents not started with warden run', { skip: skip ?? false
     // and the same under `warden status` (extensions.watch), which the desktop app reads
     const st = JSON.parse(warden(sb, ['status', '--json']).stdout);
     assert.equal(st.daemon.extensions.watch.connected, true);
-    assert.equal(st.daemon.extensions.watch.mechanisms.fanotify_perm, 'active');
+    assert.match(st.daemon.extensions.watch.mechanisms.fanotify_perm, /^active/);
   });
 
   it('a copy of bash named claude: deletes, overwrites, truncates a database, edits .bashrc; rollback restores it all', async () => {
@@ -142,7 +142,7 @@ describe('watch mode: agents not started with warden run', { skip: skip ?? false
     assert.equal(
       existsSync(join(sb.ws, 'newfile.txt')),
       false,
-      'the created file is removed by the rollback',
+      `the created file is removed by the rollback: ${rb.stdout}\n${JSON.stringify(byPath(join(sb.ws, 'newfile.txt')))}`,
     );
     const db2 = new Database(join(sb.ws, 'app.sqlite'), { readonly: true });
     assert.equal((db2.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 500);

@@ -83,6 +83,8 @@ int config_load(const char *path, char *err, size_t errlen)
 			cfg.ask_timeout_ms = atol(f_[1]);
 		} else if (!strcmp(k, "preimage_max") && nf == 2) {
 			cfg.preimage_max = atoll(f_[1]);
+		} else if (!strcmp(k, "lazy_perm") && nf == 2) {
+			cfg.lazy_perm = atoi(f_[1]);
 		} else if (!strcmp(k, "no_bpf") && nf == 2) {
 			cfg.no_bpf = atoi(f_[1]);
 		} else {

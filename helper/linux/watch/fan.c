@@ -160,23 +160,26 @@ static void ev_end(struct jbuf *j, struct ww_tree *t, const char *decision, cons
 
 /* One held open, handed from the permission thread to the main loop. */
 struct fwd {
-	int fd;
+	int fd; /* -1: not an open but a canary sighting of `uid` (sent to the daemon by the main
+	           loop) */
 	pid_t tid;
+	uid_t uid;
 };
 static int qp[2] = {-1, -1};
 static pid_t tid_main, tid_perm;
 
-static int is_canary(int fd, pid_t tid)
+/* is_canary - the uid whose canary file FD is, or -1. (Read by the permission thread; the main loop
+ * only appends to the canary table, publishing the count last.) */
+static long is_canary(int fd)
 {
 	struct stat st;
-	if (!ncanary || fstat(fd, &st) < 0)
-		return 0;
-	for (int i = 0; i < ncanary; i++)
-		if (canary_ino[i].ino == st.st_ino && canary_ino[i].dev == st.st_dev) {
-			canary_seen(canary_uid[i], tid);
-			return 1;
-		}
-	return 0;
+	int n = __atomic_load_n(&ncanary, __ATOMIC_ACQUIRE);
+	if (!n || fstat(fd, &st) < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (canary_ino[i].ino == st.st_ino && canary_ino[i].dev == st.st_dev)
+			return canary_uid[i];
+	return -1;
 }
 
 /* perm_one - an open by an agent-tree thread (main loop): copy-before-write, then the answer. */
@@ -256,6 +259,12 @@ void fan_perm_poll(void)
 		if (n <= 0)
 			return;
 		for (size_t i = 0; i < (size_t)n / sizeof *f; i++) {
+			if (f[i].fd < 0) {
+				canary_seen(f[i].uid, f[i].tid);
+				continue;
+			}
+			/* the create of this very open may have been queued after the last look */
+			fan_name_poll();
 			perm_one(f[i].fd, f[i].tid);
 			close(f[i].fd);
 		}
@@ -299,26 +308,32 @@ static void *perm_thread(void *arg)
 					continue;
 				__atomic_fetch_add(&perm_events, 1, __ATOMIC_RELAXED);
 				pid_t tid = m->pid;
+				int fd = m->fd;
+				long cu = -1;
 				if (tid == tid_main || tid == tid_perm || tid == self ||
 				    !(m->mask & FAN_OPEN_PERM) || !may_be_agent(tid)) {
 					if (tid != tid_main && tid != tid_perm)
-						is_canary(m->fd, tid);
-					respond(m->fd, FAN_ALLOW);
-					close(m->fd);
-					continue;
+						cu = is_canary(fd);
+					respond(fd, FAN_ALLOW);
+					close(fd);
+					if (cu < 0)
+						continue;
+					fd = -1; /* forward the sighting to the main loop */
 				}
 				if (nb == cap) {
 					size_t c = cap ? cap * 2 : 256;
 					struct fwd *b = realloc(backlog, c * sizeof *b);
 					if (!b) {
-						respond(m->fd, FAN_ALLOW);
-						close(m->fd);
+						if (fd >= 0) {
+							respond(fd, FAN_ALLOW);
+							close(fd);
+						}
 						continue;
 					}
 					backlog = b;
 					cap = c;
 				}
-				backlog[nb++] = (struct fwd){m->fd, tid};
+				backlog[nb++] = (struct fwd){fd, tid, (uid_t)(cu < 0 ? 0 : cu)};
 			}
 		}
 		size_t sent = 0;
@@ -489,6 +504,13 @@ static void name_one(const struct fanotify_event_metadata *m)
 		q += h->len;
 	}
 	int isdir = !!(m->mask & FAN_ONDIR);
+	if (have1 && (m->mask & (FAN_ATTRIB | FAN_CREATE))) {
+		long cu = ipc_canary_uid(p1);
+		if (cu >= 0) {
+			canary_seen((uid_t)cu, tid);
+			return;
+		}
+	}
 	int r1 = have1 && in_roots(p1) && !in_denied(p1);
 	int r2 = have2 && in_roots(p2) && !in_denied(p2);
 	if (!r1 && !r2)
@@ -543,6 +565,25 @@ void fan_name_poll(void)
 	}
 }
 
+static int perm_armed;
+
+/* fan_perm_arm - adds (ON) or removes the FAN_OPEN_PERM marks. Events already queued are still
+ * answered by the permission thread. */
+void fan_perm_arm(int on)
+{
+	if (on == perm_armed)
+		return;
+	for (int i = 0; i < cfg.nroots; i++)
+		if (fanotify_mark(fan_perm_fd,
+		                  (on ? FAN_MARK_ADD : FAN_MARK_REMOVE) | FAN_MARK_FILESYSTEM,
+		                  FAN_OPEN_PERM, AT_FDCWD, cfg.roots[i]) < 0 &&
+		    on)
+			logmsg("fanotify permission mark on %s: %s", cfg.roots[i], strerror(errno));
+	perm_armed = on;
+	logmsg("permission events %s",
+	       on ? "armed (an agent tree is running)" : "disarmed (no agent tree)");
+}
+
 /* fan_init - both groups and their marks. Writes what is active into MECH. 0 or -1. */
 int fan_init(char *mech, size_t len)
 {
@@ -571,6 +612,12 @@ int fan_init(char *mech, size_t len)
 			         strerror(errno));
 			return -1;
 		}
+		/* `lazy_perm`: armed only while an agent tree lives (fan_perm_arm), so nobody pays
+		 * for permission events while no agent runs, at the price of an agent's first
+		 * milliseconds */
+		if (cfg.lazy_perm)
+			fanotify_mark(fan_perm_fd, FAN_MARK_REMOVE | FAN_MARK_FILESYSTEM,
+			              FAN_OPEN_PERM, AT_FDCWD, cfg.roots[i]);
 		mount_fd[i] = open(cfg.roots[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		struct statfs sf;
 		if (mount_fd[i] < 0 || fstatfs(mount_fd[i], &sf) < 0) {
@@ -580,6 +627,7 @@ int fan_init(char *mech, size_t len)
 		}
 		root_fsid[i] = sf.f_fsid;
 	}
+	perm_armed = !cfg.lazy_perm;
 	snprintf(mech, len, "ok");
 	return 0;
 }

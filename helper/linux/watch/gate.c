@@ -188,6 +188,45 @@ static void common_dir(char *acc, const char *path)
 	acc[i > 0 ? i : 1] = 0;
 }
 
+/* rm_target - when TGID is an `rm -r` whose operand contains ROOT, widen ROOT to that operand (the
+ * hold then names what the command deletes, e.g. `big`, not the directory it happened to be in). */
+static void rm_target(pid_t tgid, char *root, size_t len)
+{
+	char p[64], args[4096], cwd[PATH_MAX];
+	snprintf(p, sizeof p, "/proc/%d/cmdline", tgid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, args, sizeof args - 1);
+	close(fd);
+	snprintf(p, sizeof p, "/proc/%d/cwd", tgid);
+	ssize_t k = readlink(p, cwd, sizeof cwd - 1);
+	if (n <= 0 || k <= 0)
+		return;
+	args[n] = 0;
+	cwd[k] = 0;
+	const char *a0 = strrchr(args, '/') ? strrchr(args, '/') + 1 : args;
+	if (strcmp(a0, "rm"))
+		return;
+	for (ssize_t o = (ssize_t)strlen(args) + 1; o < n; o += (ssize_t)strlen(args + o) + 1) {
+		const char *a = args + o;
+		if (a[0] == '-')
+			continue;
+		char abs[PATH_MAX + 4096];
+		if (a[0] == '/')
+			snprintf(abs, sizeof abs, "%s", a);
+		else
+			snprintf(abs, sizeof abs, "%s/%s", cwd, a);
+		size_t l = strlen(abs);
+		while (l > 1 && abs[l - 1] == '/')
+			abs[--l] = 0;
+		if (under(root, abs)) {
+			snprintf(root, len, "%s", abs);
+			return;
+		}
+	}
+}
+
 void gate_delete(struct ww_tree *t, pid_t tid, const char *path)
 {
 	if (cfg.bulk_count <= 0 || t->frozen)
@@ -219,6 +258,8 @@ void gate_delete(struct ww_tree *t, pid_t tid, const char *path)
 		return;
 	int how = freeze(t);
 	t->frozen = 1;
+	struct ww_proc *dp = proc_find(tid);
+	rm_target(dp ? dp->tgid : tid, t->burst_root, sizeof t->burst_root);
 	t->hold_id = ++t->holds;
 	t->hold_deadline = now + cfg.ask_timeout_ms;
 	logmsg("tree %s: %d deletes within %ld ms: frozen (%s), hold %d", t->key, t->win_n,

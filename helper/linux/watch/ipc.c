@@ -165,6 +165,18 @@ void ipc_tree(struct ww_tree *t)
 	free(j.b);
 }
 
+long ipc_canary_uid(const char *path)
+{
+	size_t n = strlen(path);
+	if (n < 14 || strcmp(path + n - 13, "/watch/canary"))
+		return -1;
+	for (int i = 0; i < WW_MAX_CLIENTS; i++)
+		if (cl[i].fd >= 0 && cl[i].hello && strlen(cl[i].state) == n - 13 &&
+		    !strncmp(path, cl[i].state, n - 13))
+			return cl[i].uid;
+	return -1;
+}
+
 void canary_seen(uid_t uid, pid_t pid)
 {
 	struct jbuf j = {0};
@@ -222,7 +234,9 @@ ok:
 			return;
 	if (ncanary < WW_MAX_CLIENTS) {
 		canary_ino[ncanary] = (struct ww_ino){st.st_dev, st.st_ino};
-		canary_uid[ncanary++] = c->uid;
+		canary_uid[ncanary] = c->uid;
+		__atomic_store_n(&ncanary, ncanary + 1,
+		                 __ATOMIC_RELEASE); /* read by the permission thread */
 	}
 }
 

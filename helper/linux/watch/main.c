@@ -136,12 +136,13 @@ int main(int argc, char **argv)
 		fclose(lf);
 	}
 	snprintf(mechanisms, sizeof mechanisms,
-	         "{\"fanotify_perm\":\"active\",\"fanotify_name\":\"active\",\"ebpf_tracepoints\":"
+	         "{\"fanotify_perm\":\"%s\",\"fanotify_name\":\"active\",\"ebpf_tracepoints\":"
 	         "\"%s\","
 	         "\"bpf_lsm\":\"not used: BPF LSM programs are not built (refused with EPERM on "
 	         "the project's "
 	         "VMs%s); unlink/rename are seen after the fact\",\"connect4\":\"not built\","
 	         "\"freezer\":\"%s\",\"shadow\":\"%s\"}",
+	         cfg.lazy_perm ? "active (armed while an agent tree runs)" : "active",
 	         rb_fd >= 0 ? "active" : "unavailable: /proc polling",
 	         strstr(lsm, "bpf") ? ", bpf is in the LSM list" : "", freezer_kind,
 	         shadow_ok ? "active" : "inactive");
@@ -166,6 +167,12 @@ int main(int argc, char **argv)
 			break;
 		/* the process tree first: a new agent's first open must find it known */
 		proc_poll();
+		if (cfg.lazy_perm) {
+			int live = 0;
+			for (size_t i = 0; i < ntrees && !live; i++)
+				live = trees[i].used;
+			fan_perm_arm(live);
+		}
 		if (p[0].revents)
 			fan_perm_poll();
 		fan_name_poll();

@@ -453,6 +453,15 @@ int proc_init(void)
 	}
 	bpf_active = 1;
 	agent_tids_fd = bpf_map__fd(skel->maps.agent_tids);
+	for (int i = 0; i < cfg.nsel; i++) {
+		const char *pat = cfg.sel[i].pattern;
+		if (cfg.sel[i].kind != 0 || strpbrk(pat, "*?[\\"))
+			continue;
+		char comm[16] = {0};
+		strncpy(comm, pat, 15);
+		__u32 one = 1;
+		bpf_map_update_elem(bpf_map__fd(skel->maps.agent_comms), comm, &one, BPF_ANY);
+	}
 	return ring_buffer__epoll_fd(rb);
 }
 

@@ -145,6 +145,16 @@ void runlog_open(struct ww_tree *t, const char *unused)
 	jb_int(&j, "ts", now_ms());
 	jb_cstr(&j, "mode", "watch");
 	jb_cstr(&j, "tree", t->key);
+	char p[64], cwd[4096];
+	snprintf(p, sizeof p, "/proc/%d/cwd", t->root_pid);
+	ssize_t n = readlink(p, cwd, sizeof cwd - 1);
+	cwd[n > 0 ? n : 0] = 0;
+	const char *root = cfg.roots[0];
+	for (int i = 0; i < cfg.nroots; i++)
+		if (cwd[0] && under(cwd, cfg.roots[i]))
+			root = cfg.roots[i];
+	jb_cstr(&j, "root",
+	        root); /* the run's workspace (a daemon that recovers the log reads it here) */
 	jb_obj_end(&j);
 	runlog_line(t, &j);
 	free(j.b);

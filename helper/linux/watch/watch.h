@@ -12,6 +12,9 @@
 
 enum ww_kind { WW_FORK = 1, WW_EXEC = 2, WW_EXIT = 3 };
 
+/* agents map value of a process the kernel matched by name before user space assigned its tree */
+#define WW_TREE_PENDING 0xffffffffu
+
 struct ww_event {
 	__u32 kind;
 	__u32 tid;   /* the task (thread id) */

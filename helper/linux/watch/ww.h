@@ -48,7 +48,8 @@ struct ww_config {
 	long ask_timeout_ms;
 	int bulk_deny_kill; /* 1: a denied (or timed out) bulk hold kills the tree; 0: thaws it */
 	long long preimage_max;
-	int no_bpf; /* tests: force the /proc fallback */
+	int no_bpf;    /* tests: force the /proc fallback */
+	int lazy_perm; /* FAN_OPEN_PERM marks only while an agent tree lives */
 };
 
 /* One agent tree = one run in the user's journal. */
@@ -135,8 +136,9 @@ void jb_pre_stat(struct jbuf *j, const char *key, const char *kind, const void *
 
 /* fan.c */
 int fan_init(char *mech, size_t len);
-int fan_start_thread(void); /* the permission responder; returns the queue fd the loop polls */
-extern int agent_tids_fd;   /* BPF map of agent-tree thread ids, -1 without eBPF */
+int fan_start_thread(void);
+void fan_perm_arm(int on); /* the permission responder; returns the queue fd the loop polls */
+extern int agent_tids_fd;  /* BPF map of agent-tree thread ids, -1 without eBPF */
 void fan_perm_poll(void);
 void fan_name_poll(void);
 extern int fan_perm_fd, fan_name_fd;
@@ -171,6 +173,7 @@ void ipc_tree(struct ww_tree *t);
 void ipc_heartbeat(void);
 const char *ipc_state_of(uid_t uid);
 int ipc_connected(uid_t uid);
+long ipc_canary_uid(const char *path); /* the uid whose canary file PATH is, or -1 */
 extern char mechanisms[512];
 
 #endif

@@ -36,6 +36,16 @@ struct {
 	__type(value, __u32);
 } agent_tids SEC(".maps");
 
+/* executable names (comm, i.e. basename cut to 15 bytes) of `exe` agent selectors without glob
+ * characters: such an exec joins the agent maps here, before it runs a single instruction of the
+ * new image, so its first opens are already held; user space then assigns the real tree id */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, char[16]);
+	__type(value, __u32);
+} agent_comms SEC(".maps");
+
 static __always_inline struct ww_event *reserve(__u32 kind, struct task_struct *t, __u32 tree)
 {
 	struct ww_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -80,6 +90,15 @@ int BPF_PROG(ww_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	__u32 *tree = bpf_map_lookup_elem(&agents, &tgid);
+	if (!tree) {
+		char comm[16] = {};
+		BPF_CORE_READ_STR_INTO(&comm, p, comm);
+		if (bpf_map_lookup_elem(&agent_comms, &comm)) {
+			__u32 pending = WW_TREE_PENDING, tid = BPF_CORE_READ(p, pid);
+			bpf_map_update_elem(&agents, &tgid, &pending, BPF_ANY);
+			bpf_map_update_elem(&agent_tids, &tid, &pending, BPF_ANY);
+		}
+	}
 	struct ww_event *e = reserve(WW_EXEC, p, tree ? *tree : 0);
 	if (!e)
 		return 0;
