@@ -380,6 +380,11 @@ export class WatchArea {
     };
   }
 
+  /** True while watched runs are in progress: the daemon must not exit idle under them. */
+  busy(): boolean {
+    return this.running.size > 0;
+  }
+
   close(): void {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
@@ -398,6 +403,7 @@ export const watchExtension: DaemonExtensionFactory = (service: Service): Daemon
     name: 'watch',
     handlers: { 'watch.status': () => area.status() },
     status: () => area.status(),
+    busy: () => area.busy(),
     close: () => area.close(),
   };
 };
