@@ -47,15 +47,26 @@ export interface DaemonLinkOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Reads `status`'s answer defensively: only `helper`, `runsInProgress` and an optional `selfTest.ok`. */
+/**
+ * Reads `status`'s answer defensively: only `helper`, `runsInProgress`, an optional `selfTest.ok` and the
+ * watch-mode extension's `extensions.watch.ok` (false when its helper died, stopped answering or missed a
+ * canary: fanotify fails open then, so the tray must show a fault).
+ */
 export function healthFromStatus(result: unknown): Health {
   const r = (result ?? {}) as {
     helper?: unknown;
     runsInProgress?: unknown;
     selfTest?: { ok?: unknown } | null;
+    extensions?: { watch?: { ok?: unknown } | null } | null;
   };
-  const selfTest =
-    r.selfTest && typeof r.selfTest.ok === 'boolean' ? (r.selfTest.ok ? 'passed' : 'failed') : 'unknown';
+  const watchFault = r.extensions?.watch?.ok === false;
+  const selfTest = watchFault
+    ? 'failed'
+    : r.selfTest && typeof r.selfTest.ok === 'boolean'
+      ? r.selfTest.ok
+        ? 'passed'
+        : 'failed'
+      : 'unknown';
   const runs = Array.isArray(r.runsInProgress)
     ? r.runsInProgress.filter((x): x is number => Number.isInteger(x))
     : [];

@@ -265,10 +265,15 @@ program
     const helper = helperBinary('warden-supervise');
     const status = { state: layout.dir, daemon, helper: existsSync(helper) ? helper : null };
     if (opts.json) return printJson(status);
+    const { netnsProblem } = await import('../net/netns.js');
+    const netProblem = netnsProblem();
+    const watch = (daemon as { extensions?: { watch?: WatchStatus } } | null)?.extensions?.watch;
     process.stdout.write(
       `state dir: ${layout.dir}\n` +
         `daemon:    ${alive ? `running (pid ${(daemon as { pid: number }).pid})` : 'not running (starts on demand)'}\n` +
-        `helper:    ${status.helper ?? 'NOT BUILT — run `npm run build`'}\n`,
+        `helper:    ${status.helper ?? 'NOT BUILT — run `npm run build`'}\n` +
+        `network:   ${netProblem === null ? 'isolated runs (network namespace + egress proxy)' : `host only: ${netProblem}`}\n` +
+        `watch:     ${watchLine(watch)}\n`,
     );
   });
 
@@ -305,3 +310,21 @@ program
   });
 
 program.parseAsync(process.argv).catch(fail);
+
+interface WatchStatus {
+  connected?: boolean;
+  ok?: boolean;
+  fault?: string | null;
+  mechanisms?: Record<string, string> | null;
+}
+
+/** One line for `warden status`: is watch mode's root helper connected, which mechanisms, any fault. */
+function watchLine(w: WatchStatus | undefined): string {
+  if (!w) return 'unknown (daemon not running)';
+  if (w.fault) return `FAULT: ${w.fault}`;
+  if (!w.connected) return 'off (no root helper; `sudo warden watch install`)';
+  const mech = Object.entries(w.mechanisms ?? {})
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return `on${mech ? ` (${mech})` : ''}`;
+}

@@ -7,7 +7,7 @@ if ! command -v clang-format >/dev/null 2>&1; then
 	echo "format-check: clang-format is not installed (apt-get install -y clang-format)" >&2
 	exit 1
 fi
-mapfile -t files < <(find common supervise tools netns -name '*.[ch]' | sort)
+mapfile -t files < <(find common supervise tools netns watch -name '*.[ch]' | sort)
 if [ "${1:-}" = "--fix" ]; then
 	clang-format -i "${files[@]}"
 	echo "format-check: formatted ${#files[@]} files"

@@ -13,6 +13,7 @@ import {
   type TrayState,
 } from '../../electron/tray.js';
 import { hold } from './hold.js';
+import { healthFromStatus } from '../../electron/daemon-link.js';
 
 const run = (...inputs: TrayInput[]): TrayState => inputs.reduce(reduceTray, initialTrayState);
 const connected: TrayInput = { type: 'connection', status: 'connected' };
@@ -147,4 +148,15 @@ test('the menu offers everything a tray click would, with the pending count and 
   const red = trayMenu(trayView(run({ type: 'connection', status: 'disconnected' })), false, act);
   const fault = red.find((m) => m.kind === 'action' && m.id === 'fault-0');
   assert.ok(fault && fault.kind === 'action' && !fault.enabled && /daemon unreachable/.test(fault.label));
+});
+
+test('a watch-mode fault in the daemon status (helper dead, no heartbeat, missed canary) turns the tray red', () => {
+  const base = { helper: '/x/warden-supervise', runsInProgress: [4], selfTest: { ok: true } };
+  const ok = healthFromStatus({ ...base, extensions: { watch: { ok: true, fault: null } } });
+  assert.equal(ok.selfTest, 'passed');
+  const fault = healthFromStatus({ ...base, extensions: { watch: { ok: false, fault: 'helper gone' } } });
+  assert.equal(fault.selfTest, 'failed');
+  assert.deepEqual(fault.runs, [4]);
+  assert.equal(trayView(run(connected, { type: 'health', ...ok })).colour, 'green');
+  assert.equal(trayView(run(connected, { type: 'health', ...fault })).colour, 'red');
 });
