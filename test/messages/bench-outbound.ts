@@ -1,10 +1,10 @@
 /**
- * Benchmark (not a test; belongs in bench/ — kept here because this area owns only test/messages/): prints
+ * Benchmark (not a test; run by `npm run bench:outbound`, bench/outbound.mjs): prints
  *   1. added latency per MCP tools/call through `warden mcp` (with its daemon) against the same server direct;
  *   2. queue release throughput (messages/s through claim → SMTP → finish) against bare nodemailer sends to
  *      the same loopback SMTP sink,
  * each as a ratio against the bare run measured in the same invocation.
- * Run: `npm run build:ts && node dist/test/messages/bench-outbound.js [calls] [messages]`.
+ * Run: `npm run build && npm run bench:outbound -- [calls] [messages]`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
