@@ -2,14 +2,15 @@
  * Newline-delimited JSON framing over a stream socket, with a hard line-size cap so a peer cannot make the
  * daemon buffer without bound. Used by both ends of the unix-socket API.
  */
-import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 
 /**
- * Calls `onLine(line)` for every complete `\n`-terminated line received on `sock` (without the newline).
+ * Calls `onLine(line)` for every complete `\n`-terminated line received on `sock` (a socket or any byte
+ * stream; the line without its newline).
  * A line longer than `maxBytes` calls `onOversize()` once and discards input up to the next newline.
  */
 export function readLines(
-  sock: Socket,
+  sock: Readable,
   maxBytes: number,
   onLine: (line: string) => void,
   onOversize: () => void,

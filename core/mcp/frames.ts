@@ -5,6 +5,7 @@
  * frame is answered cleanly and never throws.
  */
 import type { Readable } from 'node:stream';
+import { readLines } from '../api/framing.js';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
 /** Largest frame accepted from the agent by default, in bytes. */
@@ -53,33 +54,15 @@ export function readFrames(
   onEnd: () => void,
   maxBytes = MAX_FRAME_BYTES,
 ): void {
-  let chunks: Buffer[] = [];
-  let size = 0;
-  let discarding = false;
-  input.on('data', (data: Buffer) => {
-    let start = 0;
-    for (;;) {
-      const nl = data.indexOf(10, start);
-      const end = nl === -1 ? data.length : nl;
-      if (!discarding) {
-        size += end - start;
-        if (size > maxBytes) {
-          discarding = true;
-          chunks = [];
-          onFrame(errorFrame(null, -32600, `Invalid Request: message over ${maxBytes} bytes`));
-        } else if (end > start) chunks.push(data.subarray(start, end));
-      }
-      if (nl === -1) break;
-      if (!discarding) {
-        const line = Buffer.concat(chunks).toString('utf8').replace(/\r$/, '');
-        if (line.trim() !== '') onFrame(parseFrame(line));
-      }
-      chunks = [];
-      size = 0;
-      discarding = false;
-      start = nl + 1;
-    }
-  });
+  readLines(
+    input,
+    maxBytes,
+    (line) => {
+      const text = line.replace(/\r$/, '');
+      if (text.trim() !== '') onFrame(parseFrame(text));
+    },
+    () => onFrame(errorFrame(null, -32600, `Invalid Request: message over ${maxBytes} bytes`)),
+  );
   input.on('end', onEnd);
   input.on('close', onEnd);
 }
