@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void jb_append(struct jbuf *j, const char *s, size_t n)
 {
@@ -185,4 +186,30 @@ void jb_argv(struct jbuf *j, const char *key, char *const *argv)
 			hex(j, argv[i], strlen(argv[i]));
 	}
 	put(j, "]");
+}
+
+static const char *stat_type_name(mode_t m)
+{
+	return S_ISREG(m)    ? "file"
+	       : S_ISDIR(m)  ? "dir"
+	       : S_ISLNK(m)  ? "symlink"
+	       : S_ISFIFO(m) ? "fifo"
+	                     : "other";
+}
+
+void jb_stat(struct jbuf *j, const struct stat *st)
+{
+	char tv[64];
+	jb_cstr(j, "type", stat_type_name(st->st_mode));
+	jb_int(j, "mode", st->st_mode);
+	jb_int(j, "uid", st->st_uid);
+	jb_int(j, "gid", st->st_gid);
+	jb_int(j, "size", st->st_size);
+	snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+	jb_raw(j, "mtime", tv);
+	snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_atim.tv_sec, st->st_atim.tv_nsec);
+	jb_raw(j, "atime", tv);
+	jb_int(j, "dev", (long long)st->st_dev);
+	jb_int(j, "ino", (long long)st->st_ino);
+	jb_int(j, "nlink", (long long)st->st_nlink);
 }

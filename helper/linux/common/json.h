@@ -38,6 +38,11 @@ void jb_key(struct jbuf *j, const char *key);
  * UTF-8 the whole array is written as "key_hex":["hex",...]. */
 void jb_argv(struct jbuf *j, const char *key, char *const *argv);
 
+struct stat;
+/* jb_stat - the pre-image metadata fields of WIRE.md (type, mode, uid, gid, size, mtime, atime as
+ * [sec,nsec], dev, ino, nlink) of ST, inside an object the caller opened. */
+void jb_stat(struct jbuf *j, const struct stat *st);
+
 /* jb_append - raw bytes. */
 void jb_append(struct jbuf *j, const char *s, size_t n);
 

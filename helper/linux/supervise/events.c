@@ -198,15 +198,6 @@ long long ev_next_seq(void)
 	return ++S.seq;
 }
 
-static const char *type_name(mode_t m)
-{
-	return S_ISREG(m)    ? "file"
-	       : S_ISDIR(m)  ? "dir"
-	       : S_ISLNK(m)  ? "symlink"
-	       : S_ISFIFO(m) ? "fifo"
-	                     : "other";
-}
-
 static char trash_name[32]; /* seq of the ev being written, for pre.trash */
 
 static void pre_json(struct jbuf *j, const char *key, const struct pre *p)
@@ -221,23 +212,9 @@ static void pre_json(struct jbuf *j, const char *key, const struct pre *p)
 	jb_cstr(j, "kind", kinds[p->kind]);
 	if (p->have_st) {
 		const struct stat *st = &p->st;
-		char tv[64];
-		jb_cstr(j, "type", type_name(st->st_mode));
-		jb_int(j, "mode", st->st_mode);
-		jb_int(j, "uid", st->st_uid);
-		jb_int(j, "gid", st->st_gid);
-		jb_int(j, "size", st->st_size);
-		snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_mtim.tv_sec,
-		         st->st_mtim.tv_nsec);
-		jb_raw(j, "mtime", tv);
-		snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_atim.tv_sec,
-		         st->st_atim.tv_nsec);
-		jb_raw(j, "atime", tv);
+		jb_stat(j, st);
 		if (S_ISLNK(st->st_mode))
 			jb_cstr(j, "target", p->target);
-		jb_int(j, "dev", (long long)st->st_dev);
-		jb_int(j, "ino", (long long)st->st_ino);
-		jb_int(j, "nlink", (long long)st->st_nlink);
 	}
 	if (p->trash && S.t.trash) {
 		char tp[PATH_MAX + 32];

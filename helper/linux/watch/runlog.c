@@ -36,15 +36,6 @@ void ino_add(struct ww_ino **v, size_t *n, size_t *cap, dev_t d, ino_t i)
 	(*v)[(*n)++] = (struct ww_ino){d, i};
 }
 
-static const char *type_name(mode_t m)
-{
-	return S_ISREG(m)    ? "file"
-	       : S_ISDIR(m)  ? "dir"
-	       : S_ISLNK(m)  ? "symlink"
-	       : S_ISFIFO(m) ? "fifo"
-	                     : "other";
-}
-
 /* jb_pre_stat - "KEY":{"kind":KIND, type, mode, uid, gid, size, mtime, atime, dev, ino, nlink} from
  * ST (a struct stat *), or just {"kind":KIND} when ST is NULL. */
 void jb_pre_stat(struct jbuf *j, const char *key, const char *kind, const void *stp)
@@ -53,23 +44,8 @@ void jb_pre_stat(struct jbuf *j, const char *key, const char *kind, const void *
 	jb_key(j, key);
 	jb_obj_begin(j);
 	jb_cstr(j, "kind", kind);
-	if (st) {
-		char tv[64];
-		jb_cstr(j, "type", type_name(st->st_mode));
-		jb_int(j, "mode", st->st_mode);
-		jb_int(j, "uid", st->st_uid);
-		jb_int(j, "gid", st->st_gid);
-		jb_int(j, "size", st->st_size);
-		snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_mtim.tv_sec,
-		         st->st_mtim.tv_nsec);
-		jb_raw(j, "mtime", tv);
-		snprintf(tv, sizeof tv, "[%lld,%ld]", (long long)st->st_atim.tv_sec,
-		         st->st_atim.tv_nsec);
-		jb_raw(j, "atime", tv);
-		jb_int(j, "dev", (long long)st->st_dev);
-		jb_int(j, "ino", (long long)st->st_ino);
-		jb_int(j, "nlink", (long long)st->st_nlink);
-	}
+	if (st)
+		jb_stat(j, st);
 	jb_append(j, "}", 1);
 }
 
