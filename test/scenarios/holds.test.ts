@@ -72,7 +72,10 @@ describe('holds', () => {
 
   test('a delete delay cancelled in time deletes nothing', async () => {
     files(join(sb.ws, 'keep'), 10);
-    const run = startRun(sb, ['rm', '-rf', 'keep']);
+    // a 15 s delay, so polling `warden pending` and cancelling fit in the window even on a loaded machine
+    const slow = join(sb.outside, 'slow-delay.yaml');
+    writeFileSync(slow, 'band: 95-slow-delay\nsettings:\n  delete_delay: 15s\n');
+    const run = startRun(sb, ['rm', '-rf', 'keep'], ['--policy', slow]);
     const h = await waitForHold(sb, (x) => x.decision === 'delay' && x.op === 'delete');
     assert.equal(warden(sb, ['cancel', h.id]).status, 0);
     const { code } = await run.done;
