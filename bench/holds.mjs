@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, realpathSyn
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { python } from './common.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const warden = join(repo, 'bin', 'warden.js');
@@ -31,9 +32,6 @@ writeFileSync(
   policy,
   'rules:\n  - id: bench-ask-each\n    why: every create under h/ asks\n    match: { op: [create], path: ["${workspace}/h/*"] }\n    decision: ask\n    timeout: 30s\n    fallback: deny\n',
 );
-const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
-  encoding: 'utf8',
-}).stdout.trim();
 
 // start the daemon and find its API
 spawnSync(process.execPath, [warden, 'status'], { env });

@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeFiles, median, python } from './common.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const warden = join(repo, 'bin', 'warden.js');
@@ -83,22 +84,7 @@ function supervised(argv) {
   );
   return [join(repo, 'helper', 'linux', 'build', 'warden-supervise'), '--table', helperTable, '--', ...argv];
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-// The interpreter itself, not a version-manager shim (pyenv's bash shims would dominate the timings).
-const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
-  encoding: 'utf8',
-}).stdout.trim();
 const py = (code) => [python, '-c', code];
-
-function makeFiles(dir, n, size = 512) {
-  mkdirSync(dir, { recursive: true });
-  const buf = Buffer.alloc(size, 97);
-  for (let i = 0; i < n; i++) {
-    const sub = join(dir, `d${i % 50}`);
-    if (i < 50) mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `f${i}.txt`), buf);
-  }
-}
 
 const workloads = [
   { name: 'startup (true)', prep: () => {}, cmd: ['true'] },

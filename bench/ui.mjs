@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { python } from './common.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const warden = join(repo, 'bin', 'warden.js');
@@ -96,9 +97,6 @@ const env = {
   WARDEN_NO_PROMPT: '1',
   HOME: realpathSync(process.env.HOME || '/root'),
 };
-const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
-  encoding: 'utf8',
-}).stdout.trim();
 const wardenSync = (argv, o = {}) =>
   spawnSync(process.execPath, [warden, ...argv], {
     env,

@@ -12,17 +12,10 @@
 //
 // Usage: sudo node bench/watch.mjs [--reps N]
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeFiles, median, python } from './common.mjs';
 
 if (process.getuid() !== 0) {
   console.error('bench/watch.mjs needs root (fanotify permission events, eBPF, a tmpfs mount)');
@@ -58,21 +51,7 @@ const env = {
   WARDEN_WATCH_SOCKET: socket,
   LANG: 'C.UTF-8',
 };
-const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], {
-  encoding: 'utf8',
-}).stdout.trim();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function makeFiles(dir, n, size = 512) {
-  mkdirSync(dir, { recursive: true });
-  const buf = Buffer.alloc(size, 97);
-  for (let i = 0; i < n; i++) {
-    const sub = join(dir, `d${i % 50}`);
-    if (i < 50) mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `f${i}.txt`), buf);
-  }
-}
 
 const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 const workloads = [
