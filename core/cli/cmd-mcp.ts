@@ -7,8 +7,7 @@ import { copyFileSync, writeFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { DaemonClient } from '../api/client.js';
-import { runGateway } from '../mcp/gateway.js';
-import { AGENTS, defaultConfigPath, planInstall, type Agent } from '../mcp/install.js';
+import { AGENTS, type Agent } from '../mcp/agents.js';
 import { packageRoot } from '../util/paths.js';
 import { WardenError } from '../util/errors.js';
 import { connectDaemon, fail, type GlobalOpts } from './common.js';
@@ -69,6 +68,7 @@ Examples:
         const connect = outbox
           ? () => DaemonClient.connect(outbox)
           : async () => (await connectDaemon(opts)).client;
+        const { runGateway } = await import('../mcp/gateway.js'); // the MCP SDK loads only when used
         process.exitCode = await runGateway({
           name,
           command,
@@ -90,6 +90,7 @@ Examples:
     .option('--yes', 'write without asking')
     .action(async (agent: string, opts: { config?: string; yes?: boolean }) => {
       try {
+        const { defaultConfigPath, planInstall } = await import('../mcp/install.js');
         if (!(AGENTS as readonly string[]).includes(agent))
           throw new WardenError(
             'mcp-bad-agent',

@@ -8,13 +8,12 @@ import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command, Option } from 'commander';
-import { policyFiles } from '../daemon/service.js';
+import { PREIMAGE_MAX_BYTES, policyFiles } from '../daemon/policy-files.js';
 import { chooseStateDir, ensureStateDir, helperBinary, packageRoot } from '../util/paths.js';
 import { WardenError } from '../util/errors.js';
 import { agentSelectors, renderWatchConfig, watchSettings, type WatchConfig } from '../watch/config.js';
-import { DEFAULT_WATCH_SOCKET } from '../watch/daemon.js';
+import { DEFAULT_WATCH_SOCKET } from '../watch/socket.js';
 import { printJson, withDaemon, type GlobalOpts } from './common.js';
-import { PREIMAGE_MAX_BYTES } from '../daemon/service.js';
 
 interface WatchOpts extends GlobalOpts {
   root?: string[];

@@ -2,13 +2,13 @@
  * What the daemon does for each API method. It owns the journal (the only SQLite writer), the blob store and
  * the per-run files, and it ingests each run's event log when the helper wakes it.
  */
-import { mkdirSync, readdirSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Method } from '../api/contract.js';
 import { methods } from '../api/contract.js';
 import type { z } from 'zod';
 import { WardenError, errorMessage } from '../util/errors.js';
-import { defaultPolicyDir, helperBinary, type StateLayout } from '../util/paths.js';
+import { helperBinary, type StateLayout } from '../util/paths.js';
 import { Journal, type EventRow } from '../journal/journal.js';
 import type { FsPath } from '../wire/events.js';
 import { displayPath } from '../rollback/plan.js';
@@ -30,6 +30,9 @@ import { showRun, verifyJournal } from '../journal/verify.js';
 import { undoRollback } from '../rollback/undo.js';
 import type { DaemonExtension, RunSetup } from './extension.js';
 import { extensionFactories } from './extensions.js';
+import { PREIMAGE_MAX_BYTES, policyFiles } from './policy-files.js';
+
+export { PREIMAGE_MAX_BYTES, policyFiles };
 
 /**
  * An event row as the API sends it: paths that are not valid UTF-8 travel as `pathHex`/`path2Hex` (with
@@ -46,21 +49,6 @@ function apiEvent(e: EventRow) {
 }
 
 type P<M extends Method> = z.output<(typeof methods)[M]['params']>;
-
-/** Default upper bound for one pre-image (bytes); larger files are listed as irreversible. */
-export const PREIMAGE_MAX_BYTES = 64 * 1024 * 1024;
-
-/** Policy files in effect for a run: the shipped bands, the user's bands in the state dir, then `extra`. */
-export function policyFiles(layout: StateLayout, extra: string[]): string[] {
-  const yamlIn = (dir: string) =>
-    existsSync(dir)
-      ? readdirSync(dir)
-          .filter((n) => n.endsWith('.yaml') || n.endsWith('.yml'))
-          .sort()
-          .map((n) => join(dir, n))
-      : [];
-  return [...yamlIn(defaultPolicyDir), ...yamlIn(layout.policies), ...extra];
-}
 
 export class Service {
   readonly journal: Journal;

@@ -16,8 +16,9 @@ import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { createTwoFilesPatch } from 'diff';
 import { WardenError } from '../util/errors.js';
 
-export const AGENTS = ['claude-code', 'codex', 'gemini'] as const;
-export type Agent = (typeof AGENTS)[number];
+import { AGENTS, type Agent } from './agents.js';
+
+export { AGENTS, type Agent };
 
 /** The agent's default config file under `home`. */
 export function defaultConfigPath(agent: Agent, home: string = homedir()): string {

@@ -32,8 +32,8 @@ import { errorMessage } from '../util/errors.js';
 import { parseEventLine, type StartLine } from '../wire/events.js';
 import { parseHelperLine, type HelloLine, type TreeLine } from './protocol.js';
 
-/** Where the root helper listens unless `$WARDEN_WATCH_SOCKET` says otherwise. */
-export const DEFAULT_WATCH_SOCKET = '/run/warden/watch.sock';
+import { DEFAULT_WATCH_SOCKET } from './socket.js';
+export { DEFAULT_WATCH_SOCKET };
 
 /** Health check timings (ms). Tests shorten them through the environment. */
 export interface WatchTimings {
