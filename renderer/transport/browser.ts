@@ -34,29 +34,44 @@ export async function exchangeCode(
 ): Promise<string> {
   const code = codeFromHash(hash);
   const f = opts.fetch ?? fetch.bind(globalThis);
-  let res: Response;
-  try {
-    res = await f(`${opts.origin ?? location.origin}/api/ui.exchange`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ code }),
-    });
-  } catch (e) {
-    throw new ApiError('unreachable', `Warden daemon unreachable (${(e as Error).message})`);
-  }
-  let body: unknown;
-  try {
-    body = await res.json();
-  } catch {
-    throw new ApiError('bad-answer', `the daemon answered HTTP ${res.status} without JSON`);
-  }
-  const { token } = unwrapAnswer(body, res.status) as { token: string };
+  const answer = await postApi(f, `${opts.origin ?? location.origin}/api/ui.exchange`, {}, { code });
+  const { token } = answer as { token: string };
   if (typeof token !== 'string' || !token) throw new ApiError('bad-answer', 'ui.exchange answered no token');
   const rest = hash
     .replace(/^#/, '')
     .split('&')
     .filter((p) => p && !p.startsWith('code='));
   return '#' + [`token=${encodeURIComponent(token)}`, ...rest].join('&');
+}
+
+/**
+ * POSTs `body` as JSON to a daemon API `url` and returns the answer's result.
+ * @throws ApiError('unreachable') when the request fails, ('bad-answer') without a JSON body, or the
+ *   daemon's own error (unwrapAnswer).
+ */
+async function postApi(
+  f: typeof fetch,
+  url: string,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await f(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError('unreachable', `Warden daemon unreachable (${(e as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = await res.json();
+  } catch {
+    throw new ApiError('bad-answer', `the daemon answered HTTP ${res.status} without JSON`);
+  }
+  return unwrapAnswer(json, res.status);
 }
 
 export interface BrowserTransportOptions {
@@ -93,23 +108,12 @@ export class BrowserTransport implements Transport {
   }
 
   async call(method: string, params: unknown): Promise<unknown> {
-    let res: Response;
-    try {
-      res = await this.o.fetch(`${this.o.origin}/api/${encodeURIComponent(method)}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${this.o.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(params ?? {}),
-      });
-    } catch (e) {
-      throw new ApiError('unreachable', `Warden daemon unreachable (${(e as Error).message})`);
-    }
-    let body: unknown;
-    try {
-      body = await res.json();
-    } catch {
-      throw new ApiError('bad-answer', `the daemon answered HTTP ${res.status} without JSON`);
-    }
-    return unwrapAnswer(body, res.status);
+    return postApi(
+      this.o.fetch,
+      `${this.o.origin}/api/${encodeURIComponent(method)}`,
+      { authorization: `Bearer ${this.o.token}` },
+      params ?? {},
+    );
   }
 
   subscribe(onPush: (p: Push) => void): () => void {
