@@ -134,6 +134,9 @@ export const netExtension: DaemonExtensionFactory = async (service: Service) => 
       const m = /^(\d+)\.json$/.exec(name);
       if (!m) continue;
       const run = Number(m[1]);
+      // a run this daemon started before recovery got to run (its helper may not have said hello yet, so
+      // its pid is unknown): its proxy is live — never take it for a leftover
+      if (runs.has(run)) continue;
       const row = service.journal.getRun(run);
       const alive = (pid: number | null) => {
         if (!pid) return false;

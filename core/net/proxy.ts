@@ -128,11 +128,17 @@ export class EgressProxy {
           : code === 'ERR_HTTP_REQUEST_TIMEOUT'
             ? [408, 'Request Timeout']
             : [400, 'Bad Request'];
-      if (socket.writable && !(socket as net.Socket).destroyed)
+      if (socket.writable && !(socket as net.Socket).destroyed) {
         socket.end(
           plainAnswer(status, reason, `Warden's egress proxy: ${reason.toLowerCase()} (${code}).\n`),
         );
-      else socket.destroy();
+        // Keep reading (and dropping) what the client still sends until it closes: closing a socket with unread
+        // bytes resets the connection (af_unix sets ECONNRESET on the peer, TCP sends RST), and a client still
+        // writing would then lose the answer. Bounded: the socket goes after 5 s whatever the client does.
+        socket.on('data', () => {});
+        socket.resume();
+        setTimeout(() => socket.destroy(), 5_000).unref();
+      } else socket.destroy();
     });
   }
 

@@ -6,7 +6,7 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { makeSandbox, destroySandbox, wardenAsync, warden, type Sandbox } from '../helpers/warden.js';
@@ -64,8 +64,14 @@ describe('egress proxy fuzz (live daemon)', { skip: problem ?? false }, () => {
     );
     runDone = wardenAsync(sb, ['run', '--net', 'isolated', '--workspace', sb.ws, '--policy', policy, '--', 'python3', '-c', 'import os, time\nwhile not os.path.exists("stop"): time.sleep(0.1)'], { timeoutMs: 120_000 }); // prettier-ignore
     socket = join(sb.state, 'net', '1.sock');
-    for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(existsSync(socket), 'the run has no proxy socket');
+    let ended: { code: number | null; output: string } | null = null;
+    void runDone.then((r) => (ended = r));
+    for (let i = 0; i < 600 && !existsSync(socket) && !ended; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.ok(
+      existsSync(socket),
+      `the run has no proxy socket; run: ${JSON.stringify(ended)}; net/: ${existsSync(join(sb.state, 'net')) ? readdirSync(join(sb.state, 'net')).join(' ') : '-'}; runs: ${warden(sb, ['runs', '--json']).stdout.slice(0, 400)}`,
+    );
     daemonPid = Number(readFileSync(join(sb.state, 'daemon.pid'), 'utf8'));
   });
 
