@@ -30,7 +30,7 @@ struct client {
 
 static int lfd = -1;
 static struct client cl[WW_MAX_CLIENTS];
-char mechanisms[512];
+char mechanisms[1024];
 extern struct ww_ino canary_ino[WW_MAX_CLIENTS];
 extern uid_t canary_uid[WW_MAX_CLIENTS];
 extern int ncanary;

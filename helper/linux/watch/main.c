@@ -27,6 +27,8 @@ size_t ntrees;
 long long helper_start_s;
 int bpf_active;
 char bpf_why[256];
+char lsm_state[256] = "not built";
+char egress_state[256] = "not built";
 static volatile sig_atomic_t stop;
 
 long long now_ms(void)
@@ -128,24 +130,15 @@ int main(int argc, char **argv)
 	if (rb_fd < 0)
 		logmsg("eBPF process tracking unavailable (%s): walking /proc every 250 ms instead",
 		       bpf_why);
-	char lsm[256] = "";
-	FILE *lf = fopen("/sys/kernel/security/lsm", "re");
-	if (lf) {
-		if (!fgets(lsm, sizeof lsm, lf))
-			lsm[0] = 0;
-		fclose(lf);
-	}
-	snprintf(mechanisms, sizeof mechanisms,
-	         "{\"fanotify_perm\":\"%s\",\"fanotify_name\":\"active\",\"ebpf_tracepoints\":"
-	         "\"%s\","
-	         "\"bpf_lsm\":\"not used: BPF LSM programs are not built (refused with EPERM on "
-	         "the project's "
-	         "VMs%s); unlink/rename are seen after the fact\",\"connect4\":\"not built\","
-	         "\"freezer\":\"%s\",\"shadow\":\"%s\"}",
-	         cfg.lazy_perm ? "active (armed while an agent tree runs)" : "active",
-	         rb_fd >= 0 ? "active" : "unavailable: /proc polling",
-	         strstr(lsm, "bpf") ? ", bpf is in the LSM list" : "", freezer_kind,
-	         shadow_ok ? "active" : "inactive");
+	lsm_init();
+	egress_init();
+	snprintf(
+	    mechanisms, sizeof mechanisms,
+	    "{\"fanotify_perm\":\"%s\",\"fanotify_name\":\"active\",\"ebpf_tracepoints\":"
+	    "\"%s\",\"bpf_lsm\":\"%s\",\"connect4\":\"%s\",\"freezer\":\"%s\",\"shadow\":\"%s\"}",
+	    cfg.lazy_perm ? "active (armed while an agent tree runs)" : "active",
+	    rb_fd >= 0 ? "active" : "unavailable: /proc polling", lsm_state, egress_state,
+	    freezer_kind, shadow_ok ? "active" : "inactive");
 	proc_scan();
 	logmsg("watching %d root(s) with %d agent selector(s); socket %s", cfg.nroots, cfg.nsel,
 	       cfg.socket);

@@ -26,6 +26,7 @@
 #define PT_CAP (1 << 17)
 static struct ww_proc table[PT_CAP]; /* open addressing by tid; tid 0 empty, -1 deleted */
 static struct watch_bpf *skel;
+int agents_map_fd = -1;
 static struct ring_buffer *rb;
 static unsigned next_tree;
 static long long last_scan_ms;
@@ -453,6 +454,7 @@ int proc_init(void)
 	}
 	bpf_active = 1;
 	agent_tids_fd = bpf_map__fd(skel->maps.agent_tids);
+	agents_map_fd = bpf_map__fd(skel->maps.agents);
 	for (int i = 0; i < cfg.nsel; i++) {
 		const char *pat = cfg.sel[i].pattern;
 		if (cfg.sel[i].kind != 0 || strpbrk(pat, "*?[\\"))

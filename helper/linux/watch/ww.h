@@ -102,6 +102,10 @@ extern size_t ntrees;
 extern long long helper_start_s;
 extern int bpf_active;
 extern char bpf_why[256];
+/* what `warden status` says of the BPF LSM deny (lsm.c) and the egress steering (egress.c): a short
+ * JSON-safe sentence, "active" or why not */
+extern char lsm_state[256];
+extern char egress_state[256];
 
 /* util (main.c) */
 long long now_ms(void);
@@ -122,6 +126,16 @@ void proc_kill_tree(struct ww_tree *t, int sig);
 int proc_tree_pids(struct ww_tree *t, pid_t *out, int max);
 void proc_log_proc(struct ww_tree *t, pid_t tgid);
 void proc_tick(void); /* ends trees whose grace passed, forgets long-dead tasks */
+
+/* proc.c: fds of the process-tree maps, for the other BPF objects (bpf_map__reuse_fd); -1 without
+ * eBPF */
+extern int agents_map_fd;
+
+/* lsm.c: BPF LSM deny of unlink/rename beneath the deny prefixes, where the kernel allows it */
+void lsm_init(void);
+
+/* egress.c: cgroup/connect4/6 steering of agent-tree TCP connections into the daemons' proxies */
+void egress_init(void);
 
 /* runlog.c */
 void runlog_open(struct ww_tree *t, const char *argv_json_unused);
@@ -174,6 +188,6 @@ void ipc_heartbeat(void);
 const char *ipc_state_of(uid_t uid);
 int ipc_connected(uid_t uid);
 long ipc_canary_uid(const char *path); /* the uid whose canary file PATH is, or -1 */
-extern char mechanisms[512];
+extern char mechanisms[1024];
 
 #endif
