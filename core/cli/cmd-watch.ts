@@ -24,6 +24,7 @@ interface WatchOpts extends GlobalOpts {
   bulkDeny?: string;
   bpf?: boolean;
   lazy?: boolean;
+  egress?: boolean;
 }
 
 const collect = (v: string, acc: string[] = []) => [...acc, v];
@@ -68,6 +69,7 @@ export function buildWatchConfig(opts: WatchOpts): WatchConfig {
     preimageMax: PREIMAGE_MAX_BYTES,
     noBpf: opts.bpf === false,
     lazyPerm: opts.lazy === true,
+    egress: opts.egress === false ? 'off' : 'steer',
   };
 }
 
@@ -88,6 +90,10 @@ function addCommonOptions(cmd: Command, stateOption: () => Option): Command {
     .option('--policy <file>', 'an extra policy file, repeatable', collect)
     .option('--bulk-deny <what>', 'a denied bulk-delete hold kills the frozen tree (kill) or thaws it (thaw)')
     .option('--no-bpf', 'do not load the eBPF programs; walk /proc every 250 ms instead')
+    .option(
+      '--no-egress',
+      "do not steer agents' TCP connections into the egress proxy (cgroup/connect4/6); they then go out unchecked",
+    )
     .option(
       '--lazy',
       "hold opens only while an agent runs (no cost otherwise; an agent's first milliseconds are not held)",
@@ -164,6 +170,7 @@ export function registerWatchCommands(program: Command, stateOption: () => Optio
       ...(opts.policy ?? []).flatMap((p) => ['--policy', resolve(p)]),
       ...(cfg.noBpf ? ['--no-bpf'] : []),
       ...(cfg.lazyPerm ? ['--lazy'] : []),
+      ...(cfg.egress === 'off' ? ['--no-egress'] : []),
     ];
     const unit = [
       '[Unit]',

@@ -4,42 +4,18 @@
  * run's network namespace, the proxy environment for the run, policy decisions with `ask` held through the
  * HoldManager (op `connect`), and one journaled `connect` event per connection with bytes up and down.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { DaemonExtensionFactory, RunContext, RunSetup } from '../daemon/extension.js';
 import type { Service } from '../daemon/service.js';
 import { policyFiles } from '../daemon/service.js';
-import { WardenError } from '../util/errors.js';
-import { EgressProxy, type ConnectionRecord } from './proxy.js';
 import { HostResolver } from './resolve.js';
 import { decideConnect, loadNetworkPolicy } from './rules.js';
-import { ConnectGate } from './gate.js';
-import { SecretWatch } from './secrets.js';
 import { NET_SEQ_BASE, PROXY_PORT, proxyEnv } from './env.js';
+import { startRunProxy, stopRunProxy, type RunProxy } from './serve.js';
 
 export { NET_SEQ_BASE, PROXY_PORT, proxyEnv };
-
-/** Longest unix socket path (sockaddr_un.sun_path is 108 bytes with the NUL). */
-const SUN_PATH_MAX = 107;
-
-interface RunProxy {
-  proxy: EgressProxy;
-  gate: ConnectGate;
-  socket: string;
-  /** Inode of the socket file this proxy listens on: only that file is ever removed by it. */
-  ino: number;
-  seq: number;
-}
-
-/** Inode of `path`, or 0 when it is missing. */
-function inode(path: string): number {
-  try {
-    return statSync(path).ino;
-  } catch {
-    return 0;
-  }
-}
 
 /** A run's context as runStart saved it (`<state>/net/<run>.json`), validated when a new daemon reads it. */
 const savedContext = z.object({
@@ -59,46 +35,11 @@ export const netExtension: DaemonExtensionFactory = async (service: Service) => 
   const resolver = new HostResolver(join(dir, 'hosts'));
   const runs = new Map<number, RunProxy>();
 
-  const record = (run: number, r: RunProxy, c: ConnectionRecord) => {
-    const row = service.journal.getRun(run);
-    try {
-      service.journal.insertNetEvent({
-        runId: run, seq: NET_SEQ_BASE + ++r.seq, ts: c.startedAt, pid: row?.rootPid ?? 0, tid: 0,
-        op: 'connect', sys: c.method, path: `${c.host}:${c.port}`, path2: null, flags: null,
-        decision: c.decision, ruleId: c.ruleId, band: c.band, errno: c.errno, pre: null, preSha: null,
-        pre2: null, argv: null, holdId: c.holdId ?? null, holdBy: c.holdBy ?? null, heldMs: c.heldMs ?? null,
-        bytesUp: c.bytesUp, bytesDown: c.bytesDown,
-      }); // prettier-ignore
-    } catch (err) {
-      service.log(`daemon: net: journaling a connection of run ${run} failed: ${(err as Error).message}`);
-    }
-  };
-
   /** Starts the proxy of an isolated run (at its start, or again after a daemon restart). */
   const startProxy = async (ctx: RunContext): Promise<string> => {
-    const socket = join(dir, `${ctx.run}.sock`);
-    if (Buffer.byteLength(socket) > SUN_PATH_MAX)
-      throw new WardenError(
-        'state-path-too-long',
-        `the proxy socket ${socket} is longer than ${SUN_PATH_MAX} bytes (a unix socket limit): use a shorter --state dir, or --net host`,
-        2,
-      );
-    const policy = loadNetworkPolicy(policyFiles(service.layout, ctx.policies ?? []));
-    const secrets = new SecretWatch(service, ctx.run, ctx.home, ctx.cwd);
-    const gate = new ConnectGate(service, ctx.run, policy, secrets);
-    // after a daemon restart the run may have connect events already: continue their seq range
-    const seq = Math.max(0, service.journal.maxSeq(ctx.run) - NET_SEQ_BASE);
-    const r: RunProxy = { proxy: null as unknown as EgressProxy, gate, socket, ino: 0, seq };
-    r.proxy = new EgressProxy({
-      gate: (host, port, method) => gate.decide(host, port, method),
-      resolve: (host) => resolver.resolve(host),
-      record: (c) => record(ctx.run, r, c),
-      log: service.log,
-    });
-    await r.proxy.listen(socket);
-    r.ino = inode(socket);
+    const r = await startRunProxy(service, resolver, ctx, join(dir, `${ctx.run}.sock`));
     runs.set(ctx.run, r);
-    return socket;
+    return r.socket;
   };
 
   /**
@@ -110,9 +51,7 @@ export const netExtension: DaemonExtensionFactory = async (service: Service) => 
     const r = runs.get(run);
     if (!r) return;
     runs.delete(run);
-    r.gate.endAll();
-    await r.proxy.close();
-    if (inode(r.socket) === r.ino) rmSync(r.socket, { force: true });
+    await stopRunProxy(r);
     if (ended) rmSync(join(dir, `${run}.json`), { force: true });
   };
 

@@ -9,6 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { chmodSync, rmSync } from 'node:fs';
 import { errorMessage } from '../util/errors.js';
+import { sniffFirstBytes, SNIFF_MAX, type Sniffed } from './sniff.js';
 
 /** What the gate answered for one connection (after any hold). */
 export interface GateResult {
@@ -32,6 +33,8 @@ export interface ConnectionRecord extends GateResult {
   bytesUp: number;
   bytesDown: number;
   startedAt: number;
+  /** The connecting process, when the proxy knows it (steered connections); else the run's root process. */
+  pid?: number;
 }
 
 export interface ProxyOptions {
@@ -40,6 +43,58 @@ export interface ProxyOptions {
   resolve(host: string): Promise<string>;
   record(r: ConnectionRecord): void;
   log(line: string): void;
+  /**
+   * Also serve connections warden-watch steered in (helper/linux/watch/egress.c, WIRE.md §5.2): `CONNECT ip:port`
+   * with `X-Warden-Transparent: 1` is answered 200 at once; the client's first bytes then name the destination
+   * (TLS SNI, HTTP Host: core/net/sniff.ts), which the gate decides with the original port, and the upstream
+   * connection goes to that name — never to the original address behind an allowed name.
+   */
+  transparent?: boolean;
+}
+
+/** How long a steered connection's first bytes are waited for (server-speaks-first protocols send none). */
+const SNIFF_WAIT_MS = 1_500;
+
+/** One tunnel to set up: what the client asked for and what it was already told. */
+interface Tunnel {
+  method: string;
+  host: string;
+  port: number;
+  /** Client bytes already read, to send upstream first. */
+  head: Buffer;
+  startedAt: number;
+  pid?: number;
+  /** The client already got its 200 (steered): refusals and failures can only close it (or, for HTTP, a 403). */
+  answered: boolean;
+  kind?: Sniffed['kind'];
+}
+
+/**
+ * The client's first bytes, up to what sniffFirstBytes needs or SNIFF_MAX, within SNIFF_WAIT_MS. The socket is
+ * left paused with nothing lost (the bytes are returned).
+ */
+function firstBytes(client: net.Socket, head: Buffer): Promise<Buffer> {
+  return new Promise((resolve) => {
+    let buf = head;
+    if (sniffFirstBytes(buf).complete) return resolve(buf);
+    const done = () => {
+      client.pause();
+      client.off('data', onData);
+      client.off('end', done);
+      client.off('close', done);
+      clearTimeout(timer);
+      resolve(buf);
+    };
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (sniffFirstBytes(buf).complete || buf.length >= SNIFF_MAX) done();
+    };
+    const timer = setTimeout(done, SNIFF_WAIT_MS);
+    client.on('data', onData);
+    client.once('end', done);
+    client.once('close', done);
+    client.resume();
+  });
 }
 
 /** Largest request head accepted (bytes); more gets 431. */
@@ -173,7 +228,28 @@ export class EgressProxy {
       client.end(plainAnswer(400, 'Bad Request', `Warden's egress proxy: bad CONNECT target ${JSON.stringify((req.url ?? '').slice(0, 300))}: want host:port.\n`)); // prettier-ignore
       return;
     }
-    const { host, port } = target;
+    if (this.o.transparent && req.headers['x-warden-transparent'] === '1') {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      const first = await firstBytes(client, head);
+      const sniffed = sniffFirstBytes(first);
+      const pid = Number(req.headers['x-warden-pid']);
+      return this.tunnel(client, {
+        method: `steered-${sniffed.kind}`,
+        host: sniffed.host ?? target.host,
+        port: target.port,
+        head: first,
+        startedAt,
+        pid: Number.isSafeInteger(pid) && pid > 0 ? pid : undefined,
+        answered: true,
+        kind: sniffed.kind,
+      });
+    }
+    return this.tunnel(client, { method: 'CONNECT', ...target, head, startedAt, answered: false });
+  }
+
+  /** Gate, resolve, connect upstream and pipe both ways; records the connection when it ends. */
+  private async tunnel(client: net.Socket, t: Tunnel): Promise<void> {
+    const { host, port, head } = t;
     let bytesUp = head.length;
     let bytesDown = 0;
     let finished = false;
@@ -181,19 +257,24 @@ export class EgressProxy {
       if (finished) return;
       finished = true;
       this.active--;
-      this.o.record({ ...g, method: 'CONNECT', host, port, errno, bytesUp, bytesDown, startedAt });
+      this.o.record({ ...g, method: t.method, host, port, errno, bytesUp, bytesDown, startedAt: t.startedAt, pid: t.pid }); // prettier-ignore
+    };
+    // a client that was told 200 already can only be closed, except an HTTP client, which can read a 403
+    const refuse = (status: number, reason: string, body: string, extra = '') => {
+      if (client.destroyed) return;
+      if (!t.answered || t.kind === 'http') client.end(plainAnswer(status, reason, body, extra));
+      else client.destroy();
     };
     let g: GateResult;
     try {
-      g = await this.o.gate(host, port, 'CONNECT');
+      g = await this.o.gate(host, port, t.method);
     } catch (err) {
       g = { decision: 'deny', ruleId: 'builtin-proxy-error', band: 'builtin', why: errorMessage(err) };
     }
     if (g.decision === 'deny') {
       bytesUp = 0;
-      const body = refusalBody(`CONNECT ${host}:${port}`, g);
-      if (!client.destroyed)
-        client.end(plainAnswer(403, 'Forbidden', body, `X-Warden-Rule: ${g.ruleId}\r\n`));
+      const what = t.answered ? `a connection to ${host}:${port}` : `CONNECT ${host}:${port}`;
+      refuse(403, 'Forbidden', refusalBody(what, g), `X-Warden-Rule: ${g.ruleId}\r\n`);
       return finish(g, ERRNO.EACCES as number);
     }
     if (client.destroyed) return finish(g, ERRNO.ECONNRESET as number);
@@ -201,14 +282,14 @@ export class EgressProxy {
     try {
       address = await this.o.resolve(host);
     } catch (err) {
-      client.end(plainAnswer(502, 'Bad Gateway', `Warden's egress proxy: cannot resolve ${host}: ${errorMessage(err)}\n`)); // prettier-ignore
+      refuse(502, 'Bad Gateway', `Warden's egress proxy: cannot resolve ${host}: ${errorMessage(err)}\n`);
       return finish(g, errnoOf(err));
     }
     const upstream = net.connect({ host: address, port });
     let connected = false;
     upstream.once('connect', () => {
       connected = true;
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (!t.answered) client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length) upstream.write(head);
       client.on('data', (d: Buffer) => (bytesUp += d.length));
       upstream.on('data', (d: Buffer) => (bytesDown += d.length));
@@ -217,7 +298,7 @@ export class EgressProxy {
     });
     upstream.on('error', (err) => {
       if (!connected) {
-        client.end(plainAnswer(502, 'Bad Gateway', `Warden's egress proxy: cannot connect to ${host}:${port}: ${errorMessage(err)}\n`)); // prettier-ignore
+        refuse(502, 'Bad Gateway', `Warden's egress proxy: cannot connect to ${host}:${port}: ${errorMessage(err)}\n`); // prettier-ignore
         finish(g, errnoOf(err));
       } else client.destroy();
     });

@@ -31,6 +31,11 @@ export interface WatchConfig {
    * runs, but an agent's opens before the helper has seen its exec are not held.
    */
   lazyPerm?: boolean;
+  /**
+   * `steer` (default): TCP connections of agent trees to anything but loopback are steered into the user's egress
+   * proxy (cgroup/connect4/6, WIRE.md §5.2); `off`: they go out unchecked.
+   */
+  egress?: 'steer' | 'off';
 }
 
 /**
@@ -88,5 +93,6 @@ export function renderWatchConfig(c: WatchConfig): string {
   l.push(`bulk_deny\t${c.bulkDeny}`, `ask_timeout_ms\t${c.askTimeoutMs}`, `preimage_max\t${c.preimageMax}`);
   if (c.noBpf) l.push('no_bpf\t1');
   if (c.lazyPerm) l.push('lazy_perm\t1');
+  l.push(`egress\t${c.egress ?? 'steer'}`);
   return l.join('\n') + '\n';
 }

@@ -24,10 +24,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { DaemonExtension, DaemonExtensionFactory } from '../daemon/extension.js';
 import type { Service } from '../daemon/service.js';
 import { ingestRun } from '../journal/ingest.js';
+import { HostResolver } from '../net/resolve.js';
+import { startRunProxy, stopRunProxy, type RunProxy } from '../net/serve.js';
 import { errorMessage } from '../util/errors.js';
 import { parseEventLine, type StartLine } from '../wire/events.js';
 import { parseHelperLine, type HelloLine, type TreeLine } from './protocol.js';
@@ -116,6 +119,9 @@ export class WatchArea {
   private canaryOk: number | null = null;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
+  /** Egress proxies of watched runs in progress, by tree key (WIRE.md §5.2). */
+  private proxies = new Map<string, Promise<RunProxy | null>>();
+  private readonly resolver: HostResolver;
   readonly spool: string;
 
   constructor(
@@ -124,6 +130,7 @@ export class WatchArea {
     readonly timings: WatchTimings,
   ) {
     this.spool = join(service.layout.dir, 'watch');
+    this.resolver = new HostResolver(join(service.layout.dir, 'net', 'hosts'));
   }
 
   /** Recovers spooled trees, connects, and starts the health timers. */
@@ -180,8 +187,36 @@ export class WatchArea {
     if (row?.status === 'running') {
       this.running.add(run);
       this.service.holds.attach(run, (line) => this.sendDecide(key, line));
+      this.startProxy(key, run, t?.cwd ?? row.cwd ?? homedir());
     }
     return run;
+  }
+
+  /**
+   * Serves the egress proxy of a watched run on `<state>/net/watch-<key>.sock`, where warden-watch's relay
+   * brings the agent tree's steered TCP connections (helper/linux/watch/egress.c). A failure is logged and
+   * journaled as a fault: the helper then closes that tree's connections (egress fails closed).
+   */
+  private startProxy(key: string, run: number, cwd: string): void {
+    if (this.proxies.has(key) || this.closed) return;
+    const dir = join(this.service.layout.dir, 'net');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const p =
+      startRunProxy(this.service, this.resolver, { run, home: homedir(), cwd }, join(dir, `watch-${key}.sock`), true) // prettier-ignore
+        .catch((err: unknown) => {
+          const what = `egress proxy of run ${run} (agent tree ${key}) not started: ${errorMessage(err)}`;
+          this.service.log(`watch: ${what}`);
+          this.service.journal.insertFault(run, Date.now(), `watch mode: ${what}`);
+          return null;
+        });
+    this.proxies.set(key, p);
+  }
+
+  private stopProxy(key: string): void {
+    const p = this.proxies.get(key);
+    if (!p) return;
+    this.proxies.delete(key);
+    void p.then((r) => r && stopRunProxy(r)).catch(() => {});
   }
 
   private ingest(key: string): void {
@@ -195,6 +230,7 @@ export class WatchArea {
     });
     const row = this.service.journal.getRun(run);
     if (row && row.status !== 'running' && this.running.delete(run)) {
+      this.stopProxy(key);
       this.service.holds.detach(run);
       this.service.holds.push({ type: 'run.ended', run });
       this.service.log(`watch: run ${run} (agent tree ${key}) ended`);
@@ -389,6 +425,7 @@ export class WatchArea {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.sock?.destroy();
+    for (const key of [...this.proxies.keys()]) this.stopProxy(key);
   }
 }
 

@@ -34,6 +34,7 @@ int config_load(const char *path, char *err, size_t errlen)
 	cfg.ask_timeout_ms = 300000;
 	cfg.bulk_deny_kill = 1;
 	cfg.preimage_max = 64LL << 20;
+	cfg.egress = 1;
 	char line[2048];
 	int ln = 0, rc = 0;
 	while (fgets(line, sizeof line, f)) {
@@ -85,6 +86,9 @@ int config_load(const char *path, char *err, size_t errlen)
 			cfg.preimage_max = atoll(f_[1]);
 		} else if (!strcmp(k, "lazy_perm") && nf == 2) {
 			cfg.lazy_perm = atoi(f_[1]);
+		} else if (!strcmp(k, "egress") && nf == 2) {
+			cfg.egress = !strcmp(f_[1], "steer");
+			bad = !cfg.egress && strcmp(f_[1], "off");
 		} else if (!strcmp(k, "no_bpf") && nf == 2) {
 			cfg.no_bpf = atoi(f_[1]);
 		} else {

@@ -28,7 +28,7 @@ long long helper_start_s;
 int bpf_active;
 char bpf_why[256];
 char lsm_state[256] = "not built";
-char egress_state[256] = "not built";
+char egress_state[512] = "not built";
 static volatile sig_atomic_t stop;
 
 long long now_ms(void)
@@ -139,13 +139,14 @@ int main(int argc, char **argv)
 	    cfg.lazy_perm ? "active (armed while an agent tree runs)" : "active",
 	    rb_fd >= 0 ? "active" : "unavailable: /proc polling", lsm_state, egress_state,
 	    freezer_kind, shadow_ok ? "active" : "inactive");
+	logmsg("egress steering: %s", egress_state);
 	proc_scan();
 	logmsg("watching %d root(s) with %d agent selector(s); socket %s", cfg.nroots, cfg.nsel,
 	       cfg.socket);
 
 	long long last_hb = 0;
 	while (!stop) {
-		struct pollfd p[4 + WW_MAX_CLIENTS];
+		struct pollfd p[6 + WW_MAX_CLIENTS];
 		int cfds[WW_MAX_CLIENTS];
 		int n = 0;
 		p[n++] = (struct pollfd){.fd = perm_q, .events = POLLIN};
@@ -155,6 +156,9 @@ int main(int argc, char **argv)
 		int nc = ipc_fds(cfds, WW_MAX_CLIENTS);
 		for (int i = 0; i < nc; i++)
 			p[n++] = (struct pollfd){.fd = cfds[i], .events = POLLIN};
+		int efds[2], ne = egress_fds(efds, 2);
+		for (int i = 0; i < ne; i++)
+			p[n++] = (struct pollfd){.fd = efds[i], .events = POLLIN};
 		int r = poll(p, (nfds_t)n, rb_fd >= 0 ? 200 : 100);
 		if (r < 0 && errno != EINTR)
 			break;
@@ -174,6 +178,9 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nc; i++)
 			if (p[4 + i].revents)
 				ipc_client_io(i);
+		for (int i = 0; i < ne; i++)
+			if (p[4 + nc + i].revents)
+				egress_accept(efds[i]);
 		for (size_t i = 0; i < ntrees; i++) {
 			struct ww_tree *t = &trees[i];
 			if (t->dirty) {

@@ -50,6 +50,7 @@ struct ww_config {
 	long long preimage_max;
 	int no_bpf;    /* tests: force the /proc fallback */
 	int lazy_perm; /* FAN_OPEN_PERM marks only while an agent tree lives */
+	int egress;    /* 1: steer agent-tree TCP connections into the user's egress proxy */
 };
 
 /* One agent tree = one run in the user's journal. */
@@ -105,7 +106,7 @@ extern char bpf_why[256];
 /* what `warden status` says of the BPF LSM deny (lsm.c) and the egress steering (egress.c): a short
  * JSON-safe sentence, "active" or why not */
 extern char lsm_state[256];
-extern char egress_state[256];
+extern char egress_state[512];
 
 /* util (main.c) */
 long long now_ms(void);
@@ -136,6 +137,9 @@ void lsm_init(void);
 
 /* egress.c: cgroup/connect4/6 steering of agent-tree TCP connections into the daemons' proxies */
 void egress_init(void);
+int egress_fds(int *fds, int max); /* the steering listeners, for the main loop's poll */
+void egress_accept(int fd);         /* accepts on listener FD, starts relays */
+extern long egress_steered, egress_refused;
 
 /* runlog.c */
 void runlog_open(struct ww_tree *t, const char *argv_json_unused);
