@@ -39,10 +39,10 @@
 #include "watch.h"
 #include "ww.h"
 
-#define RELAY_MAX       512  /* relay threads at once; more connections are closed */
-#define DAEMON_WAIT_MS  5000 /* how long a relay waits for the daemon's proxy socket */
-#define RELAY_BUF       65536
-#define HEAD_MAX        4096
+#define RELAY_MAX      512  /* relay threads at once; more connections are closed */
+#define DAEMON_WAIT_MS 5000 /* how long a relay waits for the daemon's proxy socket */
+#define RELAY_BUF      65536
+#define HEAD_MAX       4096
 
 static struct egress_bpf *skel;
 static int lfd4 = -1, lfd6 = -1, steered_fd = -1;
@@ -109,7 +109,8 @@ static int listen_lo(int fam, int port, int *got)
 static void fail(const char *step, int err)
 {
 	snprintf(egress_state, sizeof egress_state,
-	         "unavailable: %s: %s; agent-tree connections are not steered", step, strerror(err));
+	         "unavailable: %s: %s; agent-tree connections are not steered", step,
+	         strerror(err));
 	if (skel)
 		egress_bpf__destroy(skel);
 	skel = 0;
@@ -166,7 +167,8 @@ void egress_init(void)
 			int err = errno;
 			close(cgfd);
 			char w[300];
-			snprintf(w, sizeof w, "attaching %s to %s", bpf_program__name(progs[i]), cg);
+			snprintf(w, sizeof w, "attaching %s to %s", bpf_program__name(progs[i]),
+			         cg);
 			return fail(w, err);
 		}
 	}
@@ -225,7 +227,8 @@ static int daemon_connect(const struct relay *r)
 	return -1;
 }
 
-/* pump - copies what is readable on FROM to TO; 0: more may come, 1: FROM is at its end, -1: error */
+/* pump - copies what is readable on FROM to TO; 0: more may come, 1: FROM is at its end, -1: error
+ */
 static int pump(int from, int to, char *buf)
 {
 	ssize_t n = read(from, buf, RELAY_BUF);
@@ -358,8 +361,9 @@ static void accept_one(int fd, int via)
 	if (!t || !state || __atomic_load_n(&relays, __ATOMIC_RELAXED) >= RELAY_MAX ||
 	    !(r = calloc(1, sizeof *r))) {
 		logmsg("egress: pid %u's connection to %s closed (%s)", o.pid, target,
-		       !t ? "its agent tree is gone" : !state ? "no state dir for its user"
-		                                                : "too many connections");
+		       !t       ? "its agent tree is gone"
+		       : !state ? "no state dir for its user"
+		                : "too many connections");
 		__atomic_fetch_add(&egress_refused, 1, __ATOMIC_RELAXED);
 		close(fd);
 		return;

@@ -138,7 +138,7 @@ void lsm_init(void);
 /* egress.c: cgroup/connect4/6 steering of agent-tree TCP connections into the daemons' proxies */
 void egress_init(void);
 int egress_fds(int *fds, int max); /* the steering listeners, for the main loop's poll */
-void egress_accept(int fd);         /* accepts on listener FD, starts relays */
+void egress_accept(int fd);        /* accepts on listener FD, starts relays */
 extern long egress_steered, egress_refused;
 
 /* runlog.c */

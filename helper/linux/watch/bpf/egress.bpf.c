@@ -4,9 +4,9 @@
  * destination on the project's VMs). Attached to the cgroup v2 root, so every process passes:
  *
  * - cgroup/connect4 and connect6: a TCP connect by a process of an agent tree (the `agents` map of
- * bpf/watch.bpf.c, shared by user space with bpf_map__reuse_fd) to anything but loopback is rewritten
- * to the helper's steering listener on loopback; the original destination is kept under the
- * socket's cookie;
+ * bpf/watch.bpf.c, shared by user space with bpf_map__reuse_fd) to anything but loopback is
+ * rewritten to the helper's steering listener on loopback; the original destination is kept under
+ * the socket's cookie;
  * - sockops ACTIVE_ESTABLISHED: once such a socket is connected (before its final ACK is sent, so
  * before the listener can accept it), the record moves to `steered`, keyed by the socket's local
  * port and the family of the listener it reached, which the listener sees as the peer's port.
@@ -22,11 +22,12 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define AF_INET  2
-#define AF_INET6 10
+#define AF_INET     2
+#define AF_INET6    10
 #define SOCK_STREAM 1
 
-/* set by user space before load: the steering listener's ports (host order); 0: family not steered */
+/* set by user space before load: the steering listener's ports (host order); 0: family not steered
+ */
 const volatile __u16 steer_port4 = 0;
 const volatile __u16 steer_port6 = 0;
 
