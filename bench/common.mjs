@@ -1,7 +1,9 @@
-// Pieces the bench scripts share: the median, the real python3 interpreter and a file-tree maker.
+// Pieces the bench scripts share: the median, the real python3 interpreter, a file-tree maker and the launcher
+// of benchmarks built from TypeScript.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The middle value of `xs` (numbers; the upper middle for an even count). */
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -20,4 +22,17 @@ export function makeFiles(dir, n, size = 512) {
     if (i < 50) mkdirSync(sub, { recursive: true });
     writeFileSync(join(sub, `f${i}.txt`), buf);
   }
+}
+
+/**
+ * Runs a benchmark written in TypeScript next to the test fixtures it uses, from its build (`rel`: its path under
+ * dist/, e.g. `test/watch/bench-egress.js`). Exits 2 naming `script` when dist/ was not built.
+ */
+export async function runCompiled(rel, script) {
+  const compiled = fileURLToPath(new URL(`../dist/${rel}`, import.meta.url));
+  if (!existsSync(compiled)) {
+    console.error(`${script}: ${compiled} is missing — run \`npm run build\` first.`);
+    process.exit(2);
+  }
+  await import(compiled);
 }
