@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runLog, warden } from '../helpers/warden.js';
 import { writeHostOverrides } from '../net/servers.js';
-import { startTestHost, testHostSkipReason, TEST_HOST, type TestHost } from './testhost.js';
+import { startTestHost, testHostSkipReason, TEST_HOST, TEST_HOST6, type TestHost } from './testhost.js';
 import { destroyWatchSandbox, makeWatchSandbox, until, watchSkipReason, type WatchSandbox } from './env.js';
 
 const skip = watchSkipReason() ?? testHostSkipReason();
@@ -57,6 +57,7 @@ describe('watch mode: agent egress is steered into the egress proxy', { skip: sk
       `curl -sS -m 20 -i --resolve denied.test:8080:${TEST_HOST} http://denied.test:8080/no | tr -d '\\r' | grep -E '^(HTTP|X-Warden-Rule|Warden)'`,
       `curl -sS -m 20 -k --resolve allowed.test:8443:${TEST_HOST} https://allowed.test:8443/tls`,
       `curl -sS -m 20 -k --resolve denied.test:8443:${TEST_HOST} https://denied.test:8443/tls || echo TLS-DENIED-$?`,
+      `curl -sS -m 20 -g --resolve 'allowed.test:8080:[${TEST_HOST6}]' http://allowed.test:8080/v6`,
       // server speaks first: no client bytes name a host, so the address and port decide
       `exec 3<>/dev/tcp/${TEST_HOST}/2525 && head -1 <&3 | tr -d '\\r'; exec 3<&-`,
       `curl -sS -m 20 http://127.0.0.1:${loopbackPort}/`,
@@ -77,7 +78,7 @@ describe('watch mode: agent egress is steered into the egress proxy', { skip: sk
         const last = JSON.parse(warden(sb, ['runs', '--json']).stdout)[0] as { status: string };
         if (last?.status === 'running') return false;
         events = runLog(sb).events.filter((e) => e.op === 'connect');
-        return events.length >= 5;
+        return events.length >= 6;
       },
       30_000,
     ).catch(() => {});
@@ -114,6 +115,14 @@ describe('watch mode: agent egress is steered into the egress proxy', { skip: sk
     assert.equal(tlsOk?.decision, 'allow');
     const tlsNo = events.find((e) => e.path === 'denied.test:8443');
     assert.equal(tlsNo?.decision, 'deny', JSON.stringify(events));
+  });
+
+  it('IPv6 connections are steered too (cgroup/connect6), and go to the name, not the dialled address', () => {
+    // dialled [2001:db8:77::2]:8080; the proxy connected to allowed.test, which <state>/net/hosts maps to the
+    // IPv4 address: the IPv4 server answered, so the connection went through the proxy
+    assert.match(out, /test host: allowed\.test:8080 \/v6/, out);
+    assert.doesNotMatch(out, /test host \(IPv6\)/, out);
+    assert.equal(events.filter((e) => e.path === 'allowed.test:8080').length, 2, JSON.stringify(events));
   });
 
   it('a server-speaks-first connection is decided by address and port and relayed both ways', () => {

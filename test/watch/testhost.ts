@@ -1,7 +1,7 @@
 /**
  * A test host for watch-mode egress (test/watch/egress.test.ts, bench/watch-egress.mjs): a network namespace
  * made here with a veth pair, the host side at 198.18.77.1/30 and the test host at 198.18.77.2 (RFC 2544
- * benchmark addresses), serving HTTP on 8080 (answers with the Host and path it was asked for; `/big?n=N`
+ * benchmark addresses; IPv6 2001:db8:77::1 and ::2), serving HTTP on 8080 (both families) (answers with the Host and path it was asked for; `/big?n=N`
  * streams N bytes), HTTPS on 8443 with a throwaway self-signed certificate, and a server-speaks-first banner on
  * 2525. Nothing leaves the machine; `close()` removes the namespace and the veth pair.
  */
@@ -12,6 +12,9 @@ import { join } from 'node:path';
 
 export const TEST_HOST = '198.18.77.2';
 const HOST_SIDE = '198.18.77.1';
+/** The test host's IPv6 address (2001:db8::/32, the documentation prefix). */
+export const TEST_HOST6 = '2001:db8:77::2';
+const HOST_SIDE6 = '2001:db8:77::1';
 
 export interface TestHost {
   address: string;
@@ -40,6 +43,7 @@ const answer = (tag) => (req, res) => {
 };
 https.createServer({ key: fs.readFileSync(dir + '/key.pem'), cert: fs.readFileSync(dir + '/cert.pem') }, answer('tls test host: ')).listen(8443, '${TEST_HOST}');
 http.createServer(answer('test host: ')).listen(8080, '${TEST_HOST}');
+http.createServer(answer('test host (IPv6): ')).listen(8080, '${TEST_HOST6}');
 net.createServer((s) => s.end('220 test host banner\\r\\n')).listen(2525, '${TEST_HOST}', () => console.log('ready'));
 `;
 
@@ -71,8 +75,10 @@ export async function startTestHost(): Promise<TestHost> {
     ip('link', 'add', `${veth}h`, 'type', 'veth', 'peer', 'name', `${veth}n`);
     ip('link', 'set', `${veth}n`, 'netns', ns);
     ip('addr', 'add', `${HOST_SIDE}/30`, 'dev', `${veth}h`);
+    ip('-6', 'addr', 'add', `${HOST_SIDE6}/64`, 'dev', `${veth}h`, 'nodad');
     ip('link', 'set', `${veth}h`, 'up');
     ip('-n', ns, 'addr', 'add', `${TEST_HOST}/30`, 'dev', `${veth}n`);
+    ip('-n', ns, '-6', 'addr', 'add', `${TEST_HOST6}/64`, 'dev', `${veth}n`, 'nodad');
     ip('-n', ns, 'link', 'set', `${veth}n`, 'up');
     ip('-n', ns, 'link', 'set', 'lo', 'up');
     server = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', SERVER, certDir], { stdio: ['ignore', 'pipe', 'inherit'] }); // prettier-ignore
