@@ -182,6 +182,30 @@ describe('watch mode: agents not started with warden run', { skip: skip ?? false
     assert.deepEqual(diffTrees(before, hashTree(sb.home)), []);
   });
 
+  it('an agent cannot open anything in the state dir (api.json holds the API token); a non-agent can', async () => {
+    const api = join(sb.state, 'api.json');
+    await until('the daemon to publish api.json', () => existsSync(api));
+    const before = readFileSync(api, 'utf8');
+    const token = (JSON.parse(before) as { token: string }).token;
+    const n = runs(sb).length;
+    const r = agent(sb, ['claude', '-c', 'cat -- "$1"; echo "cat=$?"', 'claude', api]);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /cat=1/);
+    assert.ok(!r.out.includes(token), 'the agent read the token');
+    assert.equal(readFileSync(api, 'utf8'), before);
+    const plain = agent(sb, ['cat', api]);
+    assert.equal(plain.status, 0, plain.out);
+    assert.equal(plain.out, before);
+    const run = await lastRunEnded(sb, n + 1);
+    const ev = (
+      runLog(sb, String(run.id)).events as { op: string; path: string; decision: string; ruleId: string }[]
+    ).find((e) => e.path === api);
+    assert.ok(ev, 'the refused read is journaled');
+    assert.equal(ev.op, 'read');
+    assert.equal(ev.decision, 'deny');
+    assert.equal(ev.ruleId, 'watch-state-dir');
+  });
+
   it('a plain (non-agent) process is not journaled', async () => {
     mkdirSync(join(sb.ws, 'scratch'), { recursive: true });
     for (let i = 0; i < 100; i++) writeFileSync(join(sb.ws, 'scratch', `f${i}`), `${i}\n`);
