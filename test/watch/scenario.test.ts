@@ -17,6 +17,7 @@ import {
   makeWatchSandbox,
   until,
   watchSkipReason,
+  watchStatus,
   writeScript,
   type WatchSandbox,
 } from './env.js';
@@ -204,6 +205,48 @@ describe('watch mode: agents not started with warden run', { skip: skip ?? false
     assert.equal(ev.op, 'read');
     assert.equal(ev.decision, 'deny');
     assert.equal(ev.ruleId, 'watch-state-dir');
+  });
+
+  it('an agent cannot write beneath a --deny prefix (fanotify)', () => {
+    const f = join(sb.denied, 'notes.txt');
+    writeFileSync(f, 'mine\n');
+    const r = agent(sb, ['claude', '-c', 'echo agent > "$1"; echo "w=$?"', 'claude', f]);
+    assert.match(r.out, /w=1/);
+    assert.equal(readFileSync(f, 'utf8'), 'mine\n');
+  });
+
+  it('where BPF LSM is active, an agent cannot rm or mv a file beneath a --deny prefix (refused before it happens)', (t) => {
+    const lsm = watchStatus(sb).mechanisms?.bpf_lsm ?? 'not reported by the helper';
+    if (!lsm.startsWith('active')) return t.skip(`BPF LSM is not active here: ${lsm}`);
+    const f = join(sb.denied, 'precious.txt');
+    const sub = join(sb.denied, 'sub');
+    writeFileSync(f, 'precious\n');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, 'x'), 'x\n');
+    writeFileSync(join(sb.ws, 'planted.txt'), 'planted\n');
+    const script = [
+      'rm -f -- "$1"; echo "rm=$?"',
+      'mv -- "$1" "$2"; echo "mv-out=$?"',
+      'mv -f -- "$3" "$1"; echo "mv-in=$?"',
+      'rm -rf -- "$4"; echo "rmdir=$?"',
+    ].join('; ');
+    const r = agent(sb, [
+      'claude',
+      '-c',
+      script,
+      'claude',
+      f,
+      join(sb.ws, 'stolen.txt'),
+      join(sb.ws, 'planted.txt'),
+      sub,
+    ]);
+    for (const k of ['rm', 'mv-out', 'mv-in', 'rmdir']) assert.match(r.out, new RegExp(`${k}=1`), r.out);
+    assert.equal(readFileSync(f, 'utf8'), 'precious\n');
+    assert.equal(existsSync(join(sb.ws, 'stolen.txt')), false);
+    assert.equal(readFileSync(join(sub, 'x'), 'utf8'), 'x\n');
+    // the same by a process outside agent trees works
+    assert.equal(agent(sb, ['rm', '-rf', '--', f, sub]).status, 0);
+    assert.equal(existsSync(f), false);
   });
 
   it('a plain (non-agent) process is not journaled', async () => {
