@@ -207,6 +207,33 @@ describe('watch mode: agents not started with warden run', { skip: skip ?? false
     assert.equal(ev.ruleId, 'watch-state-dir');
   });
 
+  it("an agent cannot pose as its user's daemon on the helper's socket (its pid is in an agent tree)", async () => {
+    // connects, says hello like a daemon, prints whether the helper answered
+    const body = [
+      "const net = require('node:net');",
+      'const [sock, state] = process.argv.slice(2);',
+      "let got = '';",
+      'const done = (what) => { console.log(what); process.exit(0); };',
+      "const c = net.connect(sock, () => c.write(JSON.stringify({ t: 'hello', state }) + '\\n'));",
+      "c.on('data', (d) => { got += d; if (got.includes('\\n')) done('ANSWERED ' + got.slice(0, 60)); });",
+      "c.on('error', (e) => done('REFUSED ' + e.code));",
+      "c.on('close', () => done('REFUSED closed'));",
+      "setTimeout(() => done('NO ANSWER'), 5000);",
+    ].join('\n');
+    const pose = join(sb.home, 'pose', 'node_modules', '@anthropic-ai', 'claude-code', 'cli.js');
+    const plain = join(sb.home, 'pose', 'plain.cjs');
+    writeScript(pose, body);
+    writeScript(plain, body);
+    const a = agent(sb, [process.execPath, pose, sb.socket, sb.state]);
+    assert.match(a.out, /^REFUSED/, a.out);
+    await until("the helper's log of the refusal", () =>
+      /refused a connection from pid \d+ \(uid 0\): it belongs to agent tree/.test(sb.helperLog()),
+    );
+    // the same script outside agent trees is answered (so the refusal above is about the agent)
+    const p = agent(sb, [process.execPath, plain, sb.socket, sb.state]);
+    assert.match(p.out, /^ANSWERED \{"t":"hello"/, p.out);
+  });
+
   it('an agent cannot write beneath a --deny prefix (fanotify)', () => {
     const f = join(sb.denied, 'notes.txt');
     writeFileSync(f, 'mine\n');
