@@ -220,17 +220,21 @@ static int verifier_ran(void)
 }
 
 /* self_test - unlinks a probe file beneath the shadow as a pretend agent: 1 if the program denied
- * it (enforcement works end to end, device numbers included), 0 if not, -1 if it could not be
- * tried (no shadow dir). */
-static int self_test(void)
+ * it (enforcement works end to end, device numbers included), 0 if the unlink went through, -1 if
+ * it could not be tried (WHY says why). */
+static int self_test(char *why, size_t len)
 {
-	if (!cfg.shadow[0])
+	if (!cfg.shadow[0]) {
+		snprintf(why, len, "no shadow dir");
 		return -1;
+	}
 	char p[600];
 	snprintf(p, sizeof p, "%s/.warden-lsm-probe", cfg.shadow);
 	int fd = open(p, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if (fd < 0) {
+		snprintf(why, len, "probe file: %s", strerror(errno));
 		return -1;
+	}
 	close(fd);
 	int cfd = bpf_map__fd(skel->maps.ctl);
 	__u32 k = 0, me = (__u32)getpid(), none = 0;
@@ -241,7 +245,10 @@ static int self_test(void)
 	if (r == 0)
 		return 0;
 	unlink(p);
-	return e == EPERM;
+	if (e == EPERM)
+		return 1;
+	snprintf(why, len, "probe unlink: %s", strerror(e));
+	return -1;
 }
 
 /* setup - the steps of lsm_init; fills lsm_state. */
@@ -250,7 +257,7 @@ static void setup(void)
 	char list[256];
 	int err;
 	if (cfg.no_bpf || agents_map_fd < 0) {
-		snprintf(lsm_state, sizeof lsm_state, "unavailable: no eBPF (%.120s); " FALLBACK,
+		snprintf(lsm_state, sizeof lsm_state, "unavailable: no eBPF, %.120s; " FALLBACK,
 		         bpf_why);
 		return;
 	}
@@ -265,13 +272,15 @@ static void setup(void)
 		logmsg("BPF LSM: the kernel's LSM list cannot be read; trying to load anyway");
 	skel = lsm_bpf__open();
 	if (!skel) {
-		snprintf(lsm_state, sizeof lsm_state, "unavailable: open: %s; " FALLBACK,
+		snprintf(lsm_state, sizeof lsm_state,
+		         "unavailable: the BPF LSM object cannot be opened (open: %s); " FALLBACK,
 		         strerror(errno));
 		return;
 	}
 	if ((err = bpf_map__reuse_fd(skel->maps.agents, agents_map_fd)) < 0) {
 		snprintf(lsm_state, sizeof lsm_state,
-		         "unavailable: sharing the agents map: %s; " FALLBACK, strerror(-err));
+		         "unavailable: the agents map cannot be shared (reuse_fd: %s); " FALLBACK,
+		         strerror(-err));
 		goto fail;
 	}
 	if ((err = lsm_bpf__load(skel)) < 0) {
@@ -309,7 +318,8 @@ static void setup(void)
 		         strerror(-err));
 		goto fail;
 	}
-	int t = self_test();
+	char why[128];
+	int t = self_test(why, sizeof why);
 	if (t == 0) {
 		snprintf(lsm_state, sizeof lsm_state,
 		         "unavailable: attached, but the start-up self-test could unlink a file "
@@ -319,8 +329,8 @@ static void setup(void)
 	snprintf(
 	    lsm_state, sizeof lsm_state,
 	    "active: unlink/rename beneath %d protected dirs denied to agent trees before they "
-	    "happen%s",
-	    n, t < 0 ? " (not self-tested: no shadow dir)" : "");
+	    "happen%s%s%s",
+	    n, t < 0 ? " (not self-tested: " : "", t < 0 ? why : "", t < 0 ? ")" : "");
 	return;
 fail:
 	lsm_bpf__destroy(skel);

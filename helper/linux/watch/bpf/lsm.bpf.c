@@ -13,7 +13,8 @@
  * nothing; a mount inside a protected directory ends the walk at its root, so user space adds the
  * root of every such mount too.
  *
- * PLATFORM.md: the project's VMs refuse BPF LSM attachment; lsm.c reports how far it got.
+ * PLATFORM.md: the project's VMs refuse BPF LSM programs (at load, before the verifier runs);
+ * lsm.c reports how far it got.
  */
 // clang-format off
 #include "vmlinux.h"
