@@ -17,6 +17,7 @@ import { printJson, withDaemon, type GlobalOpts } from './common.js';
 
 interface WatchOpts extends GlobalOpts {
   root?: string[];
+  deny?: string[];
   socket?: string;
   shadow?: string;
   uid?: string;
@@ -39,7 +40,7 @@ function realDir(p: string, what: string): string {
 
 /**
  * Compiles the helper config from the policy and the options. The state dir is created if missing.
- * @throws WardenError for a missing root, a bad --bulk-deny, or an invalid policy.
+ * @throws WardenError for a missing root or --deny dir, a bad --bulk-deny, or an invalid policy.
  */
 export function buildWatchConfig(opts: WatchOpts): WatchConfig {
   const layout = ensureStateDir(chooseStateDir(opts.state));
@@ -60,7 +61,7 @@ export function buildWatchConfig(opts: WatchOpts): WatchConfig {
     socket: resolve(opts.socket ?? process.env.WARDEN_WATCH_SOCKET ?? DEFAULT_WATCH_SOCKET),
     shadow: resolve(opts.shadow ?? join(layout.dir, 'watch-shadow')),
     roots,
-    deny: [],
+    deny: (opts.deny ?? []).map((d) => realDir(d, 'deny')),
     agents: agentSelectors(files),
     users: [{ uid: Number(uidText), state: layout.dir }],
     bulk: s.bulk,
@@ -81,6 +82,11 @@ function unitArg(a: string): string {
 function addCommonOptions(cmd: Command, stateOption: () => Option): Command {
   return cmd
     .option('--root <dir>', 'a watched root, repeatable (default: $HOME)', collect)
+    .option(
+      '--deny <dir>',
+      'agents may not write beneath this dir, nor delete or rename there where BPF LSM is allowed; repeatable',
+      collect,
+    )
     .option(
       '--socket <path>',
       `the helper's socket (default: $WARDEN_WATCH_SOCKET or ${DEFAULT_WATCH_SOCKET})`,
@@ -167,6 +173,7 @@ export function registerWatchCommands(program: Command, stateOption: () => Optio
       '--bulk-deny',
       cfg.bulkDeny,
       ...cfg.roots.flatMap((r) => ['--root', r]),
+      ...cfg.deny.flatMap((d) => ['--deny', d]),
       ...(opts.policy ?? []).flatMap((p) => ['--policy', resolve(p)]),
       ...(cfg.noBpf ? ['--no-bpf'] : []),
       ...(cfg.lazyPerm ? ['--lazy'] : []),

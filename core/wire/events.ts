@@ -94,7 +94,18 @@ export const ProcLineSchema = z.looseObject({
   cwd: fsPath.nullable().optional(),
   ts: int,
 });
-export const OPS = ['write', 'create', 'delete', 'rename', 'mkdir', 'chmod', 'exec', 'connect'] as const;
+/** `read` only from watch mode: an open of a state dir or the shadow that warden-watch refused (WIRE.md §5.3). */
+export const OPS = [
+  'read',
+  'write',
+  'create',
+  'delete',
+  'rename',
+  'mkdir',
+  'chmod',
+  'exec',
+  'connect',
+] as const;
 export const EvLineSchema = z.looseObject({
   t: z.literal('ev'),
   seq: int.positive(),

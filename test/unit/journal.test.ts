@@ -51,7 +51,7 @@ test('parseEventLine decodes _hex fields to Buffers (paths) and strings (argv)',
 test('parseEventLine names the problem', () => {
   assert.throws(() => parseEventLine('{"t":"ev",'), /not valid JSON/);
   assert.throws(() => parseEventLine('{"t":"bogus"}'), /unknown type t="bogus"/);
-  assert.throws(() => parseEventLine(ev(7, { op: 'read' })), /t=ev seq=7: op:/);
+  assert.throws(() => parseEventLine(ev(7, { op: 'teleport' })), /t=ev seq=7: op:/);
   assert.throws(() => parseEventLine(ev(8, { path_hex: 'zz' })), /seq=8: path_hex/);
 });
 

@@ -58,6 +58,7 @@ describe('watch config', () => {
     assert.ok(text.includes('agent\tx\targv\t*/cli.js\n'));
     assert.ok(text.includes('user\t1000\t/home/u/.local/state/warden\n'));
     assert.ok(text.includes('bulk\t50\t10000\n'));
+    assert.ok(renderWatchConfig({ ...base, deny: ['/home/u/.ssh'] }).includes('deny\t/home/u/.ssh\n'));
     assert.throws(() => renderWatchConfig({ ...base, roots: ['/a\tb'] }), /TAB/);
   });
 
@@ -73,13 +74,28 @@ describe('watch config', () => {
 
   it('watch install --unit-dir writes a unit and does not run systemctl', () => {
     const unitDir = join(sb.root, 'units');
-    const r = warden(sb, ['watch', 'install', '--unit-dir', unitDir, '--root', sb.home, '--uid', '1000']);
+    const r = warden(sb, [
+      'watch',
+      'install',
+      '--unit-dir',
+      unitDir,
+      '--root',
+      sb.home,
+      '--deny',
+      sb.outside,
+      '--uid',
+      '1000',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /not enabled/);
     const unit = readFileSync(join(unitDir, 'warden-watch.service'), 'utf8');
     assert.match(unit, /^ExecStart=".*node.*" ".*bin\/warden\.js" "watch" "--foreground" /m);
     assert.ok(unit.includes(`"--root" "${sb.home}"`));
     assert.ok(unit.includes('"--uid" "1000"'));
+    assert.ok(unit.includes(`"--deny" "${sb.outside}"`));
+    const bad = warden(sb, ['watch', 'install', '--unit-dir', unitDir, '--deny', join(sb.root, 'nope')]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /deny .*nope does not exist/);
     assert.match(unit, /Restart=always/);
   });
 

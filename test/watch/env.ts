@@ -16,6 +16,8 @@ export interface WatchSandbox extends Sandbox {
   bin: string;
   socket: string;
   shadow: string;
+  /** A deny prefix of the helper (`--deny`), beneath the watched root. */
+  denied: string;
   helper: ChildProcess | null;
   helperLog: () => string;
   daemonPid: number | null;
@@ -74,6 +76,8 @@ export async function startHelper(sb: WatchSandbox, extra: string[] = []): Promi
       sb.shadow,
       '--socket',
       sb.socket,
+      '--deny',
+      sb.denied,
       ...extra,
     ],
     { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -109,12 +113,14 @@ export async function makeWatchSandbox(name: string): Promise<WatchSandbox> {
     bin: join(mount, 'bin'),
     socket: join(mount, 'run', 'watch.sock'),
     shadow: join(mount, 'shadow'),
+    denied: join(mount, 'home', 'denied'),
     helper: null,
     helperLog: () => '',
     daemonPid: null,
     env: {},
   };
-  for (const d of [sb.home, sb.ws, sb.outside, sb.bin, join(mount, 'run')]) mkdirSync(d, { recursive: true });
+  for (const d of [sb.home, sb.ws, sb.denied, sb.outside, sb.bin, join(mount, 'run')])
+    mkdirSync(d, { recursive: true });
   mkdirSync(sb.state, { recursive: true, mode: 0o700 });
   sb.env = {
     PATH: `${sb.bin}:${process.env.PATH}`,

@@ -17,6 +17,7 @@ import {
   makeWatchSandbox,
   until,
   watchSkipReason,
+  watchStatus,
   writeScript,
   type WatchSandbox,
 } from './env.js';
@@ -68,7 +69,11 @@ describe('watch mode: agents not started with warden run', { skip: skip ?? false
     assert.match(s.mechanisms.fanotify_perm, /^active/);
     assert.equal(s.mechanisms.fanotify_name, 'active');
     assert.equal(s.mechanisms.ebpf_tracepoints, 'active');
-    assert.match(s.mechanisms.bpf_lsm, /^not used/);
+    // BPF LSM: active where the kernel allows it, else the refused step, its errno and what happens instead
+    assert.match(
+      s.mechanisms.bpf_lsm,
+      /^(active: unlink\/rename beneath \d+ protected dirs denied|unavailable: .+; unlink\/rename are seen after the fact)/,
+    );
     assert.match(s.mechanisms.connect4, /^active/);
     assert.match(s.mechanisms.freezer, /^(cgroup2|sigstop)$/);
     assert.equal(s.mechanisms.shadow, 'active');
@@ -176,6 +181,99 @@ describe('watch mode: agents not started with warden run', { skip: skip ?? false
     );
     assert.equal(warden(sb, ['rollback', '--run', 'last', '--yes']).status, 0);
     assert.deepEqual(diffTrees(before, hashTree(sb.home)), []);
+  });
+
+  it('an agent cannot open anything in the state dir (api.json holds the API token); a non-agent can', async () => {
+    const api = join(sb.state, 'api.json');
+    await until('the daemon to publish api.json', () => existsSync(api));
+    const before = readFileSync(api, 'utf8');
+    const token = (JSON.parse(before) as { token: string }).token;
+    const n = runs(sb).length;
+    const r = agent(sb, ['claude', '-c', 'cat -- "$1"; echo "cat=$?"', 'claude', api]);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /cat=1/);
+    assert.ok(!r.out.includes(token), 'the agent read the token');
+    assert.equal(readFileSync(api, 'utf8'), before);
+    const plain = agent(sb, ['cat', api]);
+    assert.equal(plain.status, 0, plain.out);
+    assert.equal(plain.out, before);
+    const run = await lastRunEnded(sb, n + 1);
+    const ev = (
+      runLog(sb, String(run.id)).events as { op: string; path: string; decision: string; ruleId: string }[]
+    ).find((e) => e.path === api);
+    assert.ok(ev, 'the refused read is journaled');
+    assert.equal(ev.op, 'read');
+    assert.equal(ev.decision, 'deny');
+    assert.equal(ev.ruleId, 'watch-state-dir');
+  });
+
+  it("an agent cannot pose as its user's daemon on the helper's socket (its pid is in an agent tree)", async () => {
+    // connects, says hello like a daemon, prints whether the helper answered
+    const body = [
+      "const net = require('node:net');",
+      'const [sock, state] = process.argv.slice(2);',
+      "let got = '';",
+      'const done = (what) => { console.log(what); process.exit(0); };',
+      "const c = net.connect(sock, () => c.write(JSON.stringify({ t: 'hello', state }) + '\\n'));",
+      "c.on('data', (d) => { got += d; if (got.includes('\\n')) done('ANSWERED ' + got.slice(0, 60)); });",
+      "c.on('error', (e) => done('REFUSED ' + e.code));",
+      "c.on('close', () => done('REFUSED closed'));",
+      "setTimeout(() => done('NO ANSWER'), 5000);",
+    ].join('\n');
+    const pose = join(sb.home, 'pose', 'node_modules', '@anthropic-ai', 'claude-code', 'cli.js');
+    const plain = join(sb.home, 'pose', 'plain.cjs');
+    writeScript(pose, body);
+    writeScript(plain, body);
+    const a = agent(sb, [process.execPath, pose, sb.socket, sb.state]);
+    assert.match(a.out, /^REFUSED/, a.out);
+    await until("the helper's log of the refusal", () =>
+      /refused a connection from pid \d+ \(uid 0\): it belongs to agent tree/.test(sb.helperLog()),
+    );
+    // the same script outside agent trees is answered (so the refusal above is about the agent)
+    const p = agent(sb, [process.execPath, plain, sb.socket, sb.state]);
+    assert.match(p.out, /^ANSWERED \{"t":"hello"/, p.out);
+  });
+
+  it('an agent cannot write beneath a --deny prefix (fanotify)', () => {
+    const f = join(sb.denied, 'notes.txt');
+    writeFileSync(f, 'mine\n');
+    const r = agent(sb, ['claude', '-c', 'echo agent > "$1"; echo "w=$?"', 'claude', f]);
+    assert.match(r.out, /w=1/);
+    assert.equal(readFileSync(f, 'utf8'), 'mine\n');
+  });
+
+  it('where BPF LSM is active, an agent cannot rm or mv a file beneath a --deny prefix (refused before it happens)', (t) => {
+    const lsm = watchStatus(sb).mechanisms?.bpf_lsm ?? 'not reported by the helper';
+    if (!lsm.startsWith('active')) return t.skip(`BPF LSM is not active here: ${lsm}`);
+    const f = join(sb.denied, 'precious.txt');
+    const sub = join(sb.denied, 'sub');
+    writeFileSync(f, 'precious\n');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, 'x'), 'x\n');
+    writeFileSync(join(sb.ws, 'planted.txt'), 'planted\n');
+    const script = [
+      'rm -f -- "$1"; echo "rm=$?"',
+      'mv -- "$1" "$2"; echo "mv-out=$?"',
+      'mv -f -- "$3" "$1"; echo "mv-in=$?"',
+      'rm -rf -- "$4"; echo "rmdir=$?"',
+    ].join('; ');
+    const r = agent(sb, [
+      'claude',
+      '-c',
+      script,
+      'claude',
+      f,
+      join(sb.ws, 'stolen.txt'),
+      join(sb.ws, 'planted.txt'),
+      sub,
+    ]);
+    for (const k of ['rm', 'mv-out', 'mv-in', 'rmdir']) assert.match(r.out, new RegExp(`${k}=1`), r.out);
+    assert.equal(readFileSync(f, 'utf8'), 'precious\n');
+    assert.equal(existsSync(join(sb.ws, 'stolen.txt')), false);
+    assert.equal(readFileSync(join(sub, 'x'), 'utf8'), 'x\n');
+    // the same by a process outside agent trees works
+    assert.equal(agent(sb, ['rm', '-rf', '--', f, sub]).status, 0);
+    assert.equal(existsSync(f), false);
   });
 
   it('a plain (non-agent) process is not journaled', async () => {

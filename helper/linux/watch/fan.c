@@ -182,7 +182,44 @@ static long is_canary(int fd)
 	return -1;
 }
 
-/* perm_one - an open by an agent-tree thread (main loop): copy-before-write, then the answer. */
+/* in_private - 1 if P is beneath a user's state dir (api.json holds the token of the daemon's HTTP
+ * API) or the shadow: agent trees may not open anything there, not even for reading. */
+static int in_private(const char *p)
+{
+	if (cfg.shadow[0] && under(p, cfg.shadow))
+		return 1;
+	for (int i = 0; i < cfg.nusers; i++)
+		if (under(p, cfg.users[i].state))
+			return 1;
+	return 0;
+}
+
+/* in_deny_prefix - 1 if P is beneath a deny prefix: opens for write there are refused. */
+static int in_deny_prefix(const char *p)
+{
+	for (int i = 0; i < cfg.ndeny; i++)
+		if (under(p, cfg.deny[i]))
+			return 1;
+	return 0;
+}
+
+/* refuse - FAN_DENY for an open by TID of tree T, journaled as a deny of OP under RULE. */
+static void refuse(int fd, struct ww_tree *t, pid_t tid, const char *op, const char *sys,
+                   const char *path, const char *rule)
+{
+	struct jbuf j = {0};
+	respond(fd, FAN_DENY);
+	ev_begin(&j, t, ++t->seq, tid, op, sys, path);
+	jb_raw(&j, "pre", "null");
+	t->denied++;
+	ev_end(&j, t, "deny", rule, EPERM);
+}
+
+/*
+ * perm_one - an open by an agent-tree thread (main loop): refused beneath the state dirs and the
+ * shadow (any open, any file type), refused for write beneath the deny prefixes, otherwise
+ * copy-before-write of an existing regular file, then allowed.
+ */
 static void perm_one(int fd, pid_t tid)
 {
 	struct stat st;
@@ -192,12 +229,9 @@ static void perm_one(int fd, pid_t tid)
 		return;
 	}
 	__atomic_fetch_add(&perm_agent, 1, __ATOMIC_RELAXED);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		respond(fd, FAN_ALLOW);
-		return;
-	}
 	char lp[64], path[PATH_MAX];
 	snprintf(lp, sizeof lp, "/proc/self/fd/%d", fd);
+	/* a longer path is cut, its beginning (all the prefix checks look at) stays */
 	ssize_t n = readlink(lp, path, sizeof path - 1);
 	if (n <= 0) {
 		respond(fd, FAN_ALLOW);
@@ -205,7 +239,17 @@ static void perm_one(int fd, pid_t tid)
 	}
 	path[n] = 0;
 	const char *sys;
-	int denied = in_denied(path);
+	if (in_private(path)) {
+		int w = write_intent(tid, &sys);
+		const char *op = !strcmp(sys, "execve") ? "exec" : w ? "write" : "read";
+		refuse(fd, t, tid, op, sys, path, "watch-state-dir");
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		respond(fd, FAN_ALLOW);
+		return;
+	}
+	int denied = in_deny_prefix(path);
 	if (!denied && !in_roots(path)) {
 		respond(fd, FAN_ALLOW);
 		return;
@@ -214,15 +258,11 @@ static void perm_one(int fd, pid_t tid)
 		respond(fd, FAN_ALLOW);
 		return;
 	}
-	struct jbuf j = {0};
 	if (denied) {
-		respond(fd, FAN_DENY);
-		ev_begin(&j, t, ++t->seq, tid, "write", sys, path);
-		jb_raw(&j, "pre", "null");
-		t->denied++;
-		ev_end(&j, t, "deny", "watch-state-dir", EACCES);
+		refuse(fd, t, tid, "write", sys, path, "watch-deny");
 		return;
 	}
+	struct jbuf j = {0};
 	if (t->logfd < 0 || ino_has(t->created, t->ncreated, st.st_dev, st.st_ino) ||
 	    ino_has(t->written, t->nwritten, st.st_dev, st.st_ino)) {
 		respond(fd, FAN_ALLOW);

@@ -3,8 +3,11 @@
  * connect and is identified by SO_PEERCRED, never by what it says: a daemon receives only the agent
  * trees, holds and canary sightings of its own uid, and may only answer holds of its own trees.
  * Lines are JSON objects; what the daemon sends is parsed strictly (flat object, known keys, no
- * escapes) and anything else closes it.
+ * escapes) and anything else closes it. A peer whose process (SO_PEERCRED pid) belongs to an agent
+ * tree is refused, at connect and at every line: an agent must not pose as its user's daemon and
+ * answer its own bulk-delete hold.
  */
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 struct client {
 	int fd;
 	uid_t uid;
+	pid_t pid; /* SO_PEERCRED: the process that connected */
 	int hello;
 	char state[512];
 	char in[4096];
@@ -340,6 +344,19 @@ static int line(struct client *c, char *s)
 	return -1;
 }
 
+/* agent_peer - the key of the agent tree process PID belongs to, "pending" when only the kernel
+ * knows it yet, or NULL when it is not in an agent tree. */
+static const char *agent_peer(pid_t pid)
+{
+	struct ww_tree *t = tree_of_tid(pid);
+	if (t)
+		return t->key;
+	__u32 k = (__u32)pid, v;
+	if (agent_tids_fd >= 0 && bpf_map_lookup_elem(agent_tids_fd, &k, &v) == 0)
+		return "pending";
+	return 0;
+}
+
 void ipc_accept(void)
 {
 	for (;;) {
@@ -355,9 +372,18 @@ void ipc_accept(void)
 			close(fd);
 			continue;
 		}
+		const char *tree = agent_peer(cr.pid);
+		if (tree) {
+			logmsg("refused a connection from pid %d (uid %u): it belongs to agent "
+			       "tree %s",
+			       cr.pid, cr.uid, tree);
+			close(fd);
+			continue;
+		}
 		memset(&cl[i], 0, sizeof cl[i]);
 		cl[i].fd = fd;
 		cl[i].uid = cr.uid;
+		cl[i].pid = cr.pid;
 	}
 }
 
@@ -377,6 +403,13 @@ void ipc_client_io(int i)
 	c->inlen += (size_t)n;
 	c->in[c->inlen] = 0;
 	char *nl;
+	const char *tree = agent_peer(c->pid);
+	if (tree) {
+		logmsg("daemon of uid %u: pid %d joined agent tree %s: disconnected", c->uid,
+		       c->pid, tree);
+		drop(c);
+		return;
+	}
 	while (c->fd >= 0 && (nl = memchr(c->in, '\n', c->inlen))) {
 		*nl = 0;
 		if (c->in[0] && line(c, c->in) < 0) {
