@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { diffTrees, hashTree } from '../helpers/tree.js';
@@ -240,6 +240,27 @@ describe('watch mode: agents not started with warden run', { skip: skip ?? false
     const r = agent(sb, ['claude', '-c', 'echo agent > "$1"; echo "w=$?"', 'claude', f]);
     assert.match(r.out, /w=1/);
     assert.equal(readFileSync(f, 'utf8'), 'mine\n');
+  });
+
+  it('without BPF LSM, an rm beneath a --deny prefix is journaled and restorable from the shadow', async (t) => {
+    const lsm = watchStatus(sb).mechanisms?.bpf_lsm ?? 'not reported by the helper';
+    if (lsm.startsWith('active')) return t.skip('BPF LSM is active here: the delete is refused instead');
+    const f = join(sb.denied, 'kept.txt');
+    writeFileSync(f, 'kept by the shadow\n');
+    await until('the shadow link of the new file', () =>
+      existsSync(join(sb.shadow, '0', relative(sb.home, f))),
+    );
+    const n = runs(sb).length;
+    const r = agent(sb, ['claude', '-c', 'rm -f -- "$1"; echo "rm=$?"', 'claude', f]);
+    assert.match(r.out, /rm=0/, r.out);
+    const run = await lastRunEnded(sb, n + 1);
+    const del = (runLog(sb, String(run.id)).events as { op: string; path: string }[]).find(
+      (e) => e.op === 'delete' && e.path === f,
+    );
+    assert.ok(del, 'the delete beneath the deny prefix is journaled');
+    const rb = warden(sb, ['rollback', '--run', String(run.id), '--all', '--yes']);
+    assert.equal(rb.status, 0, rb.stderr);
+    assert.equal(readFileSync(f, 'utf8'), 'kept by the shadow\n');
   });
 
   it('where BPF LSM is active, an agent cannot rm or mv a file beneath a --deny prefix (refused before it happens)', (t) => {

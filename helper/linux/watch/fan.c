@@ -50,13 +50,13 @@ static int in_roots(const char *p)
 	return 0;
 }
 
-static int in_denied(const char *p)
+/* in_own - PATH is Warden's own: beneath the shadow or a user's state dir (never journaled or
+ * shadowed; the paths beneath `deny` prefixes are both, so a delete there stays restorable where no
+ * BPF LSM stops it) */
+static int in_own(const char *p)
 {
 	if (cfg.shadow[0] && under(p, cfg.shadow))
 		return 1;
-	for (int i = 0; i < cfg.ndeny; i++)
-		if (under(p, cfg.deny[i]))
-			return 1;
 	for (int i = 0; i < cfg.nusers; i++)
 		if (under(p, cfg.users[i].state))
 			return 1;
@@ -551,8 +551,8 @@ static void name_one(const struct fanotify_event_metadata *m)
 			return;
 		}
 	}
-	int r1 = have1 && in_roots(p1) && !in_denied(p1);
-	int r2 = have2 && in_roots(p2) && !in_denied(p2);
+	int r1 = have1 && in_roots(p1) && !in_own(p1);
+	int r2 = have2 && in_roots(p2) && !in_own(p2);
 	if (!r1 && !r2)
 		return;
 	struct ww_tree *t = tree_of_tid(tid);

@@ -133,9 +133,6 @@ static int excluded(const char *path)
 	for (int i = 0; i < cfg.nusers; i++)
 		if (under(path, cfg.users[i].state))
 			return 1;
-	for (int i = 0; i < cfg.ndeny; i++)
-		if (under(path, cfg.deny[i]))
-			return 1;
 	return 0;
 }
 
