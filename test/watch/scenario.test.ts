@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { diffTrees, hashTree } from '../helpers/tree.js';
-import { runLog, warden } from '../helpers/warden.js';
+import { runLog, warden, wardenBin } from '../helpers/warden.js';
 import {
   destroyWatchSandbox,
   makeWatchSandbox,
@@ -205,6 +205,36 @@ describe('watch mode: agents not started with warden run', { skip: skip ?? false
     assert.equal(ev.op, 'read');
     assert.equal(ev.decision, 'deny');
     assert.equal(ev.ruleId, 'watch-state-dir');
+  });
+
+  it('a state dir a daemon names in its hello is closed to agents too (not only the configured one)', async () => {
+    const state2 = join(sb.mount, 'home', '.other-state');
+    mkdirSync(state2, { mode: 0o700 });
+    const env2 = { ...sb.env, WARDEN_STATE: state2 };
+    const d = spawn(process.execPath, [wardenBin, 'daemon', '--idle-exit', '0'], {
+      env: env2,
+      stdio: 'ignore',
+    });
+    try {
+      const api = join(state2, 'api.json');
+      await until(
+        'the second daemon to connect to the helper and publish api.json',
+        () => {
+          if (!existsSync(api)) return false;
+          const r = spawnSync(process.execPath, [wardenBin, 'watch', 'status', '--json'], {
+            env: env2,
+            encoding: 'utf8',
+          });
+          return r.status === 0 && (JSON.parse(r.stdout) as { connected: boolean }).connected;
+        },
+        20_000,
+      );
+      const r = agent(sb, ['claude', '-c', 'cat -- "$1" >/dev/null; echo "cat=$?"', 'claude', api]);
+      assert.match(r.out, /cat=1/, r.out);
+      assert.equal(agent(sb, ['cat', api]).status, 0);
+    } finally {
+      d.kill('SIGKILL');
+    }
   });
 
   it("an agent cannot pose as its user's daemon on the helper's socket (its pid is in an agent tree)", async () => {

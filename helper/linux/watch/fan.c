@@ -50,19 +50,6 @@ static int in_roots(const char *p)
 	return 0;
 }
 
-/* in_own - PATH is Warden's own: beneath the shadow or a user's state dir (never journaled or
- * shadowed; the paths beneath `deny` prefixes are both, so a delete there stays restorable where no
- * BPF LSM stops it) */
-static int in_own(const char *p)
-{
-	if (cfg.shadow[0] && under(p, cfg.shadow))
-		return 1;
-	for (int i = 0; i < cfg.nusers; i++)
-		if (under(p, cfg.users[i].state))
-			return 1;
-	return 0;
-}
-
 /*
  * write_intent - the open flags of the open call thread TID is blocked in (from /proc/TID/syscall;
  * for openat2 the flags are read from its struct open_how). Sets *SYS to the syscall name. Returns
@@ -182,18 +169,6 @@ static long is_canary(int fd)
 	return -1;
 }
 
-/* in_private - 1 if P is beneath a user's state dir (api.json holds the token of the daemon's HTTP
- * API) or the shadow: agent trees may not open anything there, not even for reading. */
-static int in_private(const char *p)
-{
-	if (cfg.shadow[0] && under(p, cfg.shadow))
-		return 1;
-	for (int i = 0; i < cfg.nusers; i++)
-		if (under(p, cfg.users[i].state))
-			return 1;
-	return 0;
-}
-
 /* in_deny_prefix - 1 if P is beneath a deny prefix: opens for write there are refused. */
 static int in_deny_prefix(const char *p)
 {
@@ -239,7 +214,7 @@ static void perm_one(int fd, pid_t tid)
 	}
 	path[n] = 0;
 	const char *sys;
-	if (in_private(path)) {
+	if (ww_private(path)) {
 		int w = write_intent(tid, &sys);
 		const char *op = !strcmp(sys, "execve") ? "exec" : w ? "write" : "read";
 		refuse(fd, t, tid, op, sys, path, "watch-state-dir");
@@ -551,8 +526,8 @@ static void name_one(const struct fanotify_event_metadata *m)
 			return;
 		}
 	}
-	int r1 = have1 && in_roots(p1) && !in_own(p1);
-	int r2 = have2 && in_roots(p2) && !in_own(p2);
+	int r1 = have1 && in_roots(p1) && !ww_private(p1);
+	int r2 = have2 && in_roots(p2) && !ww_private(p2);
 	if (!r1 && !r2)
 		return;
 	struct ww_tree *t = tree_of_tid(tid);

@@ -114,6 +114,22 @@ int ipc_connected(uid_t uid)
 	return 0;
 }
 
+/* ww_private - 1 if P is Warden's own: beneath the shadow, a user's state dir of the config, or the
+ * state dir a connected daemon named in its hello. Agent trees may not open anything there
+ * (api.json holds the token of the daemon's HTTP API); it is never journaled or shadowed. */
+int ww_private(const char *p)
+{
+	if (cfg.shadow[0] && under(p, cfg.shadow))
+		return 1;
+	for (int i = 0; i < cfg.nusers; i++)
+		if (under(p, cfg.users[i].state))
+			return 1;
+	for (int i = 0; i < WW_MAX_CLIENTS; i++)
+		if (cl[i].fd >= 0 && cl[i].hello && cl[i].state[0] && under(p, cl[i].state))
+			return 1;
+	return 0;
+}
+
 /* ipc_state_of - the state dir of UID's daemon (connected, else from the config), or NULL. */
 const char *ipc_state_of(uid_t uid)
 {

@@ -126,20 +126,11 @@ static void cache_dir(const char *path)
 }
 
 /* ---- shadow tree ---- */
-static int excluded(const char *path)
-{
-	if (cfg.shadow[0] && under(path, cfg.shadow))
-		return 1;
-	for (int i = 0; i < cfg.nusers; i++)
-		if (under(path, cfg.users[i].state))
-			return 1;
-	return 0;
-}
 
 /* shadow_path - the shadow entry for PATH. 0, or -1 when PATH is not in a shadowed root. */
 int shadow_path(const char *path, char *out, size_t len)
 {
-	if (!shadow_active || excluded(path))
+	if (!shadow_active || ww_private(path))
 		return -1;
 	for (int i = 0; i < cfg.nroots; i++) {
 		if (!same_fs[i] || !under(path, cfg.roots[i]))
@@ -179,7 +170,7 @@ static void mirror_dir(const char *sp, const struct stat *st)
 static int walk(const char *fpath, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)ftw;
-	if (excluded(fpath))
+	if (ww_private(fpath))
 		return FTW_SKIP_SUBTREE;
 	char sp[8192];
 	snprintf(sp, sizeof sp, "%s/%d%s", cfg.shadow, build_root,

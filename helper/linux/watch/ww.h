@@ -190,6 +190,8 @@ void ipc_send_uid(uid_t uid, struct jbuf *j);
 void ipc_tree(struct ww_tree *t);
 void ipc_heartbeat(void);
 const char *ipc_state_of(uid_t uid);
+int ww_private(
+    const char *path); /* beneath the shadow or a state dir: refused to agents, not journaled */
 int ipc_connected(uid_t uid);
 long ipc_canary_uid(const char *path); /* the uid whose canary file PATH is, or -1 */
 extern char mechanisms[1024];
