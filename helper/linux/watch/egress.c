@@ -244,11 +244,15 @@ static void *relay_thread(void *arg)
 	struct relay *r = arg;
 	int d = -1;
 	char *buf = malloc(RELAY_BUF);
-	/* this thread's filesystem identity is the agent's user: connect() by path checks the
-	 * socket's permissions and every directory on the way as that user (credentials are per
-	 * thread in Linux; the raw syscalls, not glibc's process-wide set*id) */
-	if (!buf || syscall(SYS_setfsgid, r->gid) < 0 || syscall(SYS_setfsuid, r->uid) < 0 ||
-	    (d = daemon_connect(r)) < 0) {
+	/* this thread's filesystem identity is the agent's user, without root's supplementary
+	 * groups: connect() by path checks the socket's permissions and every directory on the way
+	 * as that user (credentials are per thread in Linux; the raw syscalls, not glibc's
+	 * process-wide set*id; leaving fsuid 0 drops CAP_DAC_OVERRIDE and the other fs
+	 * capabilities from this thread, capabilities(7)) */
+	if (!buf || syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setfsgid, r->gid) < 0 ||
+	    syscall(SYS_setfsuid, r->uid) < 0 ||
+	    /* setfsuid answers the previous fsuid even when it fails: ask again */
+	    syscall(SYS_setfsuid, (uid_t)-1) != (long)r->uid || (d = daemon_connect(r)) < 0) {
 		logmsg("egress: no proxy of tree %s at %s: closing pid %d's connection to %s",
 		       r->key, r->sock, r->pid, r->target);
 		__atomic_fetch_add(&egress_refused, 1, __ATOMIC_RELAXED);
