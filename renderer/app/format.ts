@@ -38,3 +38,14 @@ export function formatArgv(argv: string[] | null | undefined): string {
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`;
 }
+
+/** How long ago `ts` was, relative to `now`: "just now", "12 s ago", "4 min ago", "3 h ago", else the date. */
+export function formatAgo(ts: number | null | undefined, now: number): string {
+  if (ts === null || ts === undefined || !Number.isFinite(ts)) return '—';
+  const s = Math.floor((now - ts) / 1000);
+  if (s < 1) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return formatTime(ts);
+}

@@ -80,10 +80,39 @@ export interface RuleRow {
   patterns: string[];
 }
 
+/** A watch-mode fault: when it was raised and what failed (core/watch/daemon.ts). */
+export interface WatchFault {
+  ts: number;
+  what: string;
+}
+
+/**
+ * `status.extensions.watch` (core/watch/daemon.ts `status()`): the root helper `warden-watch` as the daemon
+ * sees it. `mechanisms` is the helper's `hello.mech` (helper/linux/WIRE.md §5.2): mechanism name → a sentence
+ * such as "active", "unavailable: …" or, for the freezer, "cgroup2" / "sigstop".
+ */
+export interface WatchStatus {
+  socket?: string;
+  connected: boolean;
+  helperPid?: number | null;
+  roots?: string[];
+  mechanisms?: Record<string, string> | null;
+  lastHeartbeat?: number | null;
+  /** From the helper's heartbeat: trees, permEvents, permAgent, nameEvents, shadowFiles. */
+  counters?: Record<string, number>;
+  canary?: { path: string | null; lastOk: number | null };
+  ok?: boolean;
+  fault?: WatchFault | null;
+  recentFaults?: WatchFault[];
+  runsInProgress?: number[];
+}
+
 export interface DaemonStatus {
   pid: number;
   state: string;
   runsInProgress: number[];
   helper: string | null;
   lastRun: RunRow | null;
+  /** Status of the daemon's extension areas by name (net, messages, watch…); only `watch` is read here. */
+  extensions?: { watch?: WatchStatus } & Record<string, unknown>;
 }

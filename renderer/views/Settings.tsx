@@ -1,12 +1,18 @@
 import { useEffect } from 'react';
 import { useConnection } from '../stores/connection';
 import { useSettings } from '../stores/settings';
+import { WatchMode } from './WatchMode';
+
+/** While Settings is open the daemon's status (watch mode's faults, canary) is refetched this often. */
+export const STATUS_RELOAD_MS = 5000;
 
 export function Settings() {
   const { daemon, daemonError, status, refreshDaemon } = useConnection();
   const { notifications, setNotifications } = useSettings();
   useEffect(() => {
     void refreshDaemon();
+    const t = setInterval(() => void refreshDaemon(), STATUS_RELOAD_MS);
+    return () => clearInterval(t);
   }, [refreshDaemon]);
 
   const toggle = (on: boolean) => {
@@ -44,6 +50,7 @@ export function Settings() {
           Refresh
         </button>
       </section>
+      <WatchMode daemon={daemon} />
       <section aria-labelledby="notif-title">
         <h3 id="notif-title">Notifications</h3>
         <label className="field">
