@@ -11,6 +11,7 @@ import { chooseStateDir, ensureStateDir, packageRoot, helperBinary } from '../ut
 import { WardenError } from '../util/errors.js';
 import { DaemonClient } from '../api/client.js';
 import { registerHoldCommands } from './cmd-holds.js';
+import { watchLine, type WatchStatus } from './watch-line.js';
 import { registerJournalCommands } from './cmd-journal.js';
 import { existsSync } from 'node:fs';
 
@@ -310,21 +311,3 @@ program
   });
 
 program.parseAsync(process.argv).catch(fail);
-
-interface WatchStatus {
-  connected?: boolean;
-  ok?: boolean;
-  fault?: string | null;
-  mechanisms?: Record<string, string> | null;
-}
-
-/** One line for `warden status`: is watch mode's root helper connected, which mechanisms, any fault. */
-function watchLine(w: WatchStatus | undefined): string {
-  if (!w) return 'unknown (daemon not running)';
-  if (w.fault) return `FAULT: ${w.fault}`;
-  if (!w.connected) return 'off (no root helper; `sudo warden watch install`)';
-  const mech = Object.entries(w.mechanisms ?? {})
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
-  return `on${mech ? ` (${mech})` : ''}`;
-}
