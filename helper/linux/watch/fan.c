@@ -28,6 +28,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <linux/types.h>
+
+#include "watch.h"
 #include "ww.h"
 
 int fan_perm_fd = -1, fan_name_fd = -1;
@@ -271,9 +274,26 @@ void fan_perm_poll(void)
 	}
 }
 
-/* may_be_agent - 0 when TID is surely not an agent-tree thread (the BPF map says so). */
+/* tid_flags - the tid_bytes byte of TID (watch.h: WW_TID_AGENT), -1 when the map
+ * has none (no eBPF, or TID beyond the pid_max it was sized for). A memory read, no syscall. */
+static inline int tid_flags(pid_t tid)
+{
+	unsigned n = __atomic_load_n(&tid_bytes_n, __ATOMIC_ACQUIRE);
+	if ((unsigned)tid >= n)
+		return -1;
+	return __atomic_load_n(&tid_bytes[tid], __ATOMIC_ACQUIRE);
+}
+
+/*
+ * may_be_agent - 0 when TID is surely not an agent-tree thread. The BPF fork/exec programs mark a
+ * thread before it runs (watch.h), so a thread blocked in an open is already marked; the agent_tids
+ * lookup (a syscall) is the fallback for ids the byte map does not cover.
+ */
 static int may_be_agent(pid_t tid)
 {
+	int f = tid_flags(tid);
+	if (f >= 0)
+		return f & WW_TID_AGENT;
 	if (agent_tids_fd < 0)
 		return 1;
 	__u32 k = (__u32)tid, v;
