@@ -37,11 +37,9 @@ int fan_perm_fd = -1, fan_name_fd = -1;
 static int mount_fd[WW_MAX_ROOTS];
 static fsid_t root_fsid[WW_MAX_ROOTS];
 static pid_t self;
-/* the canary files (one per user, made by ipc.c) */
-struct ww_ino canary_ino[WW_MAX_CLIENTS];
-uid_t canary_uid[WW_MAX_CLIENTS];
-int ncanary;
 long perm_events, perm_agent, name_events;
+static int perm_armed;
+static long long perm_armed_ms; /* when the permission marks were last added */
 
 void canary_seen(uid_t uid, pid_t pid);
 
@@ -163,27 +161,11 @@ static void ev_end(struct jbuf *j, struct ww_tree *t, const char *decision, cons
 
 /* One held open, handed from the permission thread to the main loop. */
 struct fwd {
-	int fd; /* -1: not an open but a canary sighting of `uid` (sent to the daemon by the main
-	           loop) */
+	int fd;
 	pid_t tid;
-	uid_t uid;
 };
 static int qp[2] = {-1, -1};
 static pid_t tid_main, tid_perm;
-
-/* is_canary - the uid whose canary file FD is, or -1. (Read by the permission thread; the main loop
- * only appends to the canary table, publishing the count last.) */
-static long is_canary(int fd)
-{
-	struct stat st;
-	int n = __atomic_load_n(&ncanary, __ATOMIC_ACQUIRE);
-	if (!n || fstat(fd, &st) < 0)
-		return -1;
-	for (int i = 0; i < n; i++)
-		if (canary_ino[i].ino == st.st_ino && canary_ino[i].dev == st.st_dev)
-			return canary_uid[i];
-	return -1;
-}
 
 /* perm_one - an open by an agent-tree thread (main loop): copy-before-write, then the answer. */
 static void perm_one(int fd, pid_t tid)
@@ -262,10 +244,6 @@ void fan_perm_poll(void)
 		if (n <= 0)
 			return;
 		for (size_t i = 0; i < (size_t)n / sizeof *f; i++) {
-			if (f[i].fd < 0) {
-				canary_seen(f[i].uid, f[i].tid);
-				continue;
-			}
 			/* the create of this very open may have been queued after the last look */
 			fan_name_poll();
 			perm_one(f[i].fd, f[i].tid);
@@ -274,7 +252,7 @@ void fan_perm_poll(void)
 	}
 }
 
-/* tid_flags - the tid_bytes byte of TID (watch.h: WW_TID_AGENT), -1 when the map
+/* tid_flags - the tid_bytes byte of TID (watch.h: WW_TID_AGENT, WW_TID_PERM), -1 when the map
  * has none (no eBPF, or TID beyond the pid_max it was sized for). A memory read, no syscall. */
 static inline int tid_flags(pid_t tid)
 {
@@ -298,6 +276,28 @@ static int may_be_agent(pid_t tid)
 		return 1;
 	__u32 k = (__u32)tid, v;
 	return bpf_map_lookup_elem(agent_tids_fd, &k, &v) == 0;
+}
+
+/* perm_seen - marks that the permission thread answered an open of TID (read by canary_via_perm).
+ * The fork program clears the mark for a new thread with the id. */
+static inline void perm_seen(pid_t tid, int flags)
+{
+	if (flags >= 0 && !(flags & WW_TID_PERM))
+		__atomic_fetch_or(&tid_bytes[tid], WW_TID_PERM, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * canary_via_perm - whether a canary write by TID may be reported: its open must have been
+ * answered by the permission thread while the permission marks are armed (so the canary proves
+ * the permission path, not only the name events); without the byte map, or while the marks were
+ * armed or disarmed a moment ago (lazy), the name event alone counts.
+ */
+static int canary_via_perm(pid_t tid)
+{
+	int f = tid_flags(tid);
+	if (f < 0 || !perm_armed || now_ms() - perm_armed_ms < 1000)
+		return 1;
+	return !!(f & WW_TID_PERM);
 }
 
 /*
@@ -329,31 +329,26 @@ static void *perm_thread(void *arg)
 				__atomic_fetch_add(&perm_events, 1, __ATOMIC_RELAXED);
 				pid_t tid = m->pid;
 				int fd = m->fd;
-				long cu = -1;
+				if (tid != tid_main && tid != tid_perm && tid != self)
+					perm_seen(tid, tid_flags(tid));
 				if (tid == tid_main || tid == tid_perm || tid == self ||
 				    !(m->mask & FAN_OPEN_PERM) || !may_be_agent(tid)) {
-					if (tid != tid_main && tid != tid_perm)
-						cu = is_canary(fd);
 					respond(fd, FAN_ALLOW);
 					close(fd);
-					if (cu < 0)
-						continue;
-					fd = -1; /* forward the sighting to the main loop */
+					continue;
 				}
 				if (nb == cap) {
 					size_t c = cap ? cap * 2 : 256;
 					struct fwd *b = realloc(backlog, c * sizeof *b);
 					if (!b) {
-						if (fd >= 0) {
-							respond(fd, FAN_ALLOW);
-							close(fd);
-						}
+						respond(fd, FAN_ALLOW);
+						close(fd);
 						continue;
 					}
 					backlog = b;
 					cap = c;
 				}
-				backlog[nb++] = (struct fwd){fd, tid, (uid_t)(cu < 0 ? 0 : cu)};
+				backlog[nb++] = (struct fwd){fd, tid};
 			}
 		}
 		size_t sent = 0;
@@ -527,7 +522,11 @@ static void name_one(const struct fanotify_event_metadata *m)
 	if (have1 && (m->mask & (FAN_ATTRIB | FAN_CREATE))) {
 		long cu = ipc_canary_uid(p1);
 		if (cu >= 0) {
-			canary_seen((uid_t)cu, tid);
+			if (canary_via_perm(tid))
+				canary_seen((uid_t)cu, tid);
+			else
+				logmsg("canary write by %d was not seen by the permission thread",
+				       tid);
 			return;
 		}
 	}
@@ -585,8 +584,6 @@ void fan_name_poll(void)
 	}
 }
 
-static int perm_armed;
-
 /* fan_perm_arm - adds (ON) or removes the FAN_OPEN_PERM marks. Events already queued are still
  * answered by the permission thread. */
 void fan_perm_arm(int on)
@@ -600,6 +597,7 @@ void fan_perm_arm(int on)
 		    on)
 			logmsg("fanotify permission mark on %s: %s", cfg.roots[i], strerror(errno));
 	perm_armed = on;
+	perm_armed_ms = now_ms();
 	logmsg("permission events %s",
 	       on ? "armed (an agent tree is running)" : "disarmed (no agent tree)");
 }
@@ -648,6 +646,7 @@ int fan_init(char *mech, size_t len)
 		root_fsid[i] = sf.f_fsid;
 	}
 	perm_armed = !cfg.lazy_perm;
+	perm_armed_ms = now_ms();
 	snprintf(mech, len, "ok");
 	return 0;
 }

@@ -36,7 +36,7 @@ struct {
 	__type(value, __u32);
 } agent_tids SEC(".maps");
 
-/* WW_TID_AGENT per thread id (watch.h); max_entries is set from pid_max at load */
+/* WW_TID_AGENT / WW_TID_PERM per thread id (watch.h); max_entries is set from pid_max at load */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
