@@ -300,11 +300,34 @@ static int canary_via_perm(pid_t tid)
 	return !!(f & WW_TID_PERM);
 }
 
+/* close_fds - closes the N fds in FD (reordered), a run of consecutive numbers with one
+ * close_range. */
+static void close_fds(int *fd, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && fd[j - 1] > fd[j]; j--) {
+			int x = fd[j];
+			fd[j] = fd[j - 1];
+			fd[j - 1] = x;
+		}
+	for (int i = 0; i < n;) {
+		int j = i;
+		while (j + 1 < n && fd[j + 1] == fd[j] + 1)
+			j++;
+		if (j == i || syscall(SYS_close_range, fd[i], fd[j], 0) < 0)
+			for (int k = i; k <= j; k++)
+				close(fd[k]);
+		i = j + 1;
+	}
+}
+
 /*
  * The permission thread. It never opens a file on a watched filesystem, so it can always answer —
  * also the opens the main loop itself makes there (stage files, the shadow, the spool dir), which
  * would otherwise wait for their own answer. Opens by threads outside agent trees are answered here
- * at once; the rest go to the main loop through a pipe (kept in a backlog while the pipe is full).
+ * at once: per open one blocking read (a batch when several wait), a memory read of the tid byte
+ * map, the answer, and the close (one close_range per run of consecutive fds). The rest go to the
+ * main loop through a pipe (kept in a backlog while the pipe is full).
  */
 static void *perm_thread(void *arg)
 {
@@ -313,50 +336,62 @@ static void *perm_thread(void *arg)
 	struct fwd *backlog = 0;
 	size_t nb = 0, cap = 0;
 	char buf[8192] __attribute__((aligned(8)));
+	int done[sizeof buf / FAN_EVENT_METADATA_LEN];
 	for (;;) {
-		struct pollfd p[2] = {{.fd = fan_perm_fd, .events = POLLIN},
-		                      {.fd = qp[1], .events = nb ? POLLOUT : 0}};
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			continue;
-		for (;;) {
-			ssize_t n = read(fan_perm_fd, buf, sizeof buf);
-			if (n <= 0)
-				break;
-			struct fanotify_event_metadata *m = (void *)buf;
-			for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
-				if (m->fd < 0)
-					continue;
-				__atomic_fetch_add(&perm_events, 1, __ATOMIC_RELAXED);
-				pid_t tid = m->pid;
-				int fd = m->fd;
-				if (tid != tid_main && tid != tid_perm && tid != self)
-					perm_seen(tid, tid_flags(tid));
-				if (tid == tid_main || tid == tid_perm || tid == self ||
-				    !(m->mask & FAN_OPEN_PERM) || !may_be_agent(tid)) {
-					respond(fd, FAN_ALLOW);
-					close(fd);
-					continue;
-				}
-				if (nb == cap) {
-					size_t c = cap ? cap * 2 : 256;
-					struct fwd *b = realloc(backlog, c * sizeof *b);
-					if (!b) {
-						respond(fd, FAN_ALLOW);
-						close(fd);
-						continue;
-					}
-					backlog = b;
-					cap = c;
-				}
-				backlog[nb++] = (struct fwd){fd, tid};
-			}
+		if (nb) {
+			/* the backlog waits for room in the pipe: no blocking read now */
+			struct pollfd p[2] = {{.fd = fan_perm_fd, .events = POLLIN},
+			                      {.fd = qp[1], .events = POLLOUT}};
+			if (poll(p, 2, -1) < 0 || !(p[0].revents & POLLIN))
+				goto flush;
 		}
+		ssize_t n = read(fan_perm_fd, buf, sizeof buf);
+		if (n <= 0)
+			goto flush;
+		int nd = 0;
+		struct fanotify_event_metadata *m = (void *)buf;
+		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			if (m->fd < 0)
+				continue;
+			__atomic_fetch_add(&perm_events, 1, __ATOMIC_RELAXED);
+			pid_t tid = m->pid;
+			int fd = m->fd;
+			if (tid == tid_main || tid == tid_perm || tid == self) {
+				respond(fd, FAN_ALLOW);
+				done[nd++] = fd;
+				continue;
+			}
+			perm_seen(tid, tid_flags(tid));
+			if (!(m->mask & FAN_OPEN_PERM) || !may_be_agent(tid)) {
+				respond(fd, FAN_ALLOW);
+				done[nd++] = fd;
+				continue;
+			}
+			if (nb == cap) {
+				size_t c = cap ? cap * 2 : 256;
+				struct fwd *b = realloc(backlog, c * sizeof *b);
+				if (!b) {
+					respond(fd, FAN_ALLOW);
+					done[nd++] = fd;
+					continue;
+				}
+				backlog = b;
+				cap = c;
+			}
+			backlog[nb++] = (struct fwd){fd, tid};
+		}
+		close_fds(done, nd);
+	flush:;
+		/* whole records, at most PIPE_BUF bytes per write: all or nothing */
 		size_t sent = 0;
 		while (sent < nb) {
-			ssize_t w = write(qp[1], &backlog[sent], sizeof *backlog);
-			if (w != (ssize_t)sizeof *backlog)
+			size_t k = nb - sent;
+			if (k > PIPE_BUF / sizeof *backlog)
+				k = PIPE_BUF / sizeof *backlog;
+			ssize_t w = write(qp[1], &backlog[sent], k * sizeof *backlog);
+			if (w != (ssize_t)(k * sizeof *backlog))
 				break;
-			sent++;
+			sent += k;
 		}
 		memmove(backlog, backlog + sent, (nb - sent) * sizeof *backlog);
 		nb -= sent;
@@ -607,7 +642,8 @@ int fan_init(char *mech, size_t len)
 {
 	self = getpid();
 	unsigned base = FAN_CLOEXEC | FAN_NONBLOCK;
-	fan_perm_fd = fanotify_init(base | FAN_CLASS_CONTENT | FAN_REPORT_TID,
+	/* blocking: the permission thread sleeps in read(2), no poll(2) per event */
+	fan_perm_fd = fanotify_init(FAN_CLOEXEC | FAN_CLASS_CONTENT | FAN_REPORT_TID,
 	                            O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (fan_perm_fd < 0) {
 		snprintf(mech, len, "fanotify permission events refused: %s", strerror(errno));
