@@ -315,6 +315,10 @@ static void task_gone(pid_t tid, int whole, int code)
 	struct ww_proc *p = slot(tid, 0);
 	if (!p || !p->tree || p->dead_ms)
 		return;
+	/* the leader thread ended but the process lives on (a thread that execs takes the leader's
+	 * id, after the leader's exit): the id stays the process's */
+	if (!whole && tid == p->tgid)
+		return;
 	struct ww_tree *t = &trees[p->tree - 1];
 	pid_t tgid = p->tgid;
 	long long now = now_ms();
