@@ -63,6 +63,13 @@ const workloads = [
     cmd: `${python} -c ${q("import os\nn=0\nfor d,_,fs in os.walk('read'):\n  for f in fs:\n    n+=len(open(os.path.join(d,f),'rb').read())")}`,
   },
   {
+    name: 'open loop (20,000 opens of one file)',
+    once: () => makeFiles(join(ws, 'one'), 1),
+    prep: () => {},
+    cmd: `${python} -c ${q("import os\nfor i in range(20000):\n  os.close(os.open('one/d0/f0.txt',os.O_RDONLY))")}`,
+    opens: 20000,
+  },
+  {
     name: 'git (commit 2,000 files, status, log)',
     once: () => makeFiles(join(ws, 'git'), 2000, 256),
     prep: () => rmSync(join(ws, 'git', '.git'), { recursive: true, force: true }),
@@ -125,6 +132,8 @@ function rssKb(pid) {
 }
 
 const rows = [];
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const loadAtStart = loadavg();
 try {
   for (const w of workloads) w.once?.();
   const res = Object.fromEntries(
@@ -183,6 +192,15 @@ try {
   }
   console.log(`watch mode, ms (median of ${reps}); ratios against bare in this invocation`);
   console.table(rows);
+  for (const w of workloads.filter((x) => x.opens)) {
+    const x = res[w.name];
+    const per = (v) => (((median(v) - median(x.bare)) / w.opens) * 1000).toFixed(1);
+    console.log(
+      `cost per open (${w.name}): +${per(x.watched)} µs non-agent watched, +${per(x.lazy)} µs non-agent --lazy, ` +
+        `+${per(x.agent)} µs agent (read-only opens); bare ${((median(x.bare) / w.opens) * 1000).toFixed(1)} µs per loop step`,
+    );
+  }
+  console.log(`load average (1, 5, 15 min) at the start: ${loadAtStart}, after the timed runs: ${loadavg()}`);
   console.log(
     `helper: idle CPU ${usage.idleCpuPct.toFixed(2)}% · RSS idle ${(usage.rssIdleKb / 1024).toFixed(1)} MiB, ` +
       `max ${(usage.rssMaxKb / 1024).toFixed(1)} MiB · CPU during the agent workloads ${((usage.agentCpuMs / Math.max(1, usage.agentWallMs)) * 100).toFixed(1)}% of one core`,

@@ -327,6 +327,33 @@ describe('watch mode: agents not started with warden run', { skip: skip ?? false
     assert.equal(existsSync(f), false);
   });
 
+  it("an exec from a non-leader thread of an agent process stays held (the new image takes the thread group's id)", async () => {
+    const script = join(sb.home, 'thread-exec.py');
+    writeScript(
+      script,
+      [
+        'import os, threading',
+        "t = threading.Thread(target=lambda: os.execv('/bin/sh', ['sh', '-c', 'echo changed > thread-exec.txt']))",
+        't.start()',
+        't.join()',
+      ].join('\n'),
+    );
+    writeFileSync(join(sb.ws, 'thread-exec.txt'), 'original\n');
+    const before = hashTree(sb.home);
+    const n = runs(sb).length;
+    const r = agent(sb, ['claude', '-c', `python3 ${script}`]);
+    assert.equal(r.status, 0, r.out);
+    assert.equal(readFileSync(join(sb.ws, 'thread-exec.txt'), 'utf8'), 'changed\n');
+    const run = await lastRunEnded(sb, n + 1);
+    const log = runLog(sb, String(run.id)) as unknown as {
+      events: { op: string; path: string; pre?: { kind: string } | null }[];
+    };
+    const ev = log.events.find((e) => e.path === join(sb.ws, 'thread-exec.txt') && e.op === 'write');
+    assert.ok(ev, JSON.stringify(log.events));
+    assert.equal(warden(sb, ['rollback', '--run', String(run.id), '--yes']).status, 0);
+    assert.deepEqual(diffTrees(before, hashTree(sb.home)), []);
+  });
+
   it('a plain (non-agent) process is not journaled', async () => {
     mkdirSync(join(sb.ws, 'scratch'), { recursive: true });
     for (let i = 0; i < 100; i++) writeFileSync(join(sb.ws, 'scratch', `f${i}`), `${i}\n`);

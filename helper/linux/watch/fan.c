@@ -28,17 +28,18 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <linux/types.h>
+
+#include "watch.h"
 #include "ww.h"
 
 int fan_perm_fd = -1, fan_name_fd = -1;
 static int mount_fd[WW_MAX_ROOTS];
 static fsid_t root_fsid[WW_MAX_ROOTS];
 static pid_t self;
-/* the canary files (one per user, made by ipc.c) */
-struct ww_ino canary_ino[WW_MAX_CLIENTS];
-uid_t canary_uid[WW_MAX_CLIENTS];
-int ncanary;
 long perm_events, perm_agent, name_events;
+static int perm_armed;
+static long long perm_armed_ms; /* when the permission marks were last added */
 
 void canary_seen(uid_t uid, pid_t pid);
 
@@ -147,27 +148,11 @@ static void ev_end(struct jbuf *j, struct ww_tree *t, const char *decision, cons
 
 /* One held open, handed from the permission thread to the main loop. */
 struct fwd {
-	int fd; /* -1: not an open but a canary sighting of `uid` (sent to the daemon by the main
-	           loop) */
+	int fd;
 	pid_t tid;
-	uid_t uid;
 };
 static int qp[2] = {-1, -1};
 static pid_t tid_main, tid_perm;
-
-/* is_canary - the uid whose canary file FD is, or -1. (Read by the permission thread; the main loop
- * only appends to the canary table, publishing the count last.) */
-static long is_canary(int fd)
-{
-	struct stat st;
-	int n = __atomic_load_n(&ncanary, __ATOMIC_ACQUIRE);
-	if (!n || fstat(fd, &st) < 0)
-		return -1;
-	for (int i = 0; i < n; i++)
-		if (canary_ino[i].ino == st.st_ino && canary_ino[i].dev == st.st_dev)
-			return canary_uid[i];
-	return -1;
-}
 
 /* in_deny_prefix - 1 if P is beneath a deny prefix: opens for write there are refused. */
 static int in_deny_prefix(const char *p)
@@ -274,10 +259,6 @@ void fan_perm_poll(void)
 		if (n <= 0)
 			return;
 		for (size_t i = 0; i < (size_t)n / sizeof *f; i++) {
-			if (f[i].fd < 0) {
-				canary_seen(f[i].uid, f[i].tid);
-				continue;
-			}
 			/* the create of this very open may have been queued after the last look */
 			fan_name_poll();
 			perm_one(f[i].fd, f[i].tid);
@@ -286,20 +267,82 @@ void fan_perm_poll(void)
 	}
 }
 
-/* may_be_agent - 0 when TID is surely not an agent-tree thread (the BPF map says so). */
+/* tid_flags - the tid_bytes byte of TID (watch.h: WW_TID_AGENT, WW_TID_PERM), -1 when the map
+ * has none (no eBPF, or TID beyond the pid_max it was sized for). A memory read, no syscall. */
+static inline int tid_flags(pid_t tid)
+{
+	unsigned n = __atomic_load_n(&tid_bytes_n, __ATOMIC_ACQUIRE);
+	if ((unsigned)tid >= n)
+		return -1;
+	return __atomic_load_n(&tid_bytes[tid], __ATOMIC_ACQUIRE);
+}
+
+/*
+ * may_be_agent - 0 when TID is surely not an agent-tree thread. The BPF fork/exec programs mark a
+ * thread before it runs (watch.h), so a thread blocked in an open is already marked; the agent_tids
+ * lookup (a syscall) is the fallback for ids the byte map does not cover.
+ */
 static int may_be_agent(pid_t tid)
 {
+	int f = tid_flags(tid);
+	if (f >= 0)
+		return f & WW_TID_AGENT;
 	if (agent_tids_fd < 0)
 		return 1;
 	__u32 k = (__u32)tid, v;
 	return bpf_map_lookup_elem(agent_tids_fd, &k, &v) == 0;
 }
 
+/* perm_seen - marks that the permission thread answered an open of TID (read by canary_via_perm).
+ * The fork program clears the mark for a new thread with the id. */
+static inline void perm_seen(pid_t tid, int flags)
+{
+	if (flags >= 0 && !(flags & WW_TID_PERM))
+		__atomic_fetch_or(&tid_bytes[tid], WW_TID_PERM, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * canary_via_perm - whether a canary write by TID may be reported: its open must have been
+ * answered by the permission thread while the permission marks are armed (so the canary proves
+ * the permission path, not only the name events); without the byte map, or while the marks were
+ * armed or disarmed a moment ago (lazy), the name event alone counts.
+ */
+static int canary_via_perm(pid_t tid)
+{
+	int f = tid_flags(tid);
+	if (f < 0 || !perm_armed || now_ms() - perm_armed_ms < 1000)
+		return 1;
+	return !!(f & WW_TID_PERM);
+}
+
+/* close_fds - closes the N fds in FD (reordered), a run of consecutive numbers with one
+ * close_range. */
+static void close_fds(int *fd, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && fd[j - 1] > fd[j]; j--) {
+			int x = fd[j];
+			fd[j] = fd[j - 1];
+			fd[j - 1] = x;
+		}
+	for (int i = 0; i < n;) {
+		int j = i;
+		while (j + 1 < n && fd[j + 1] == fd[j] + 1)
+			j++;
+		if (j == i || syscall(SYS_close_range, fd[i], fd[j], 0) < 0)
+			for (int k = i; k <= j; k++)
+				close(fd[k]);
+		i = j + 1;
+	}
+}
+
 /*
  * The permission thread. It never opens a file on a watched filesystem, so it can always answer —
  * also the opens the main loop itself makes there (stage files, the shadow, the spool dir), which
  * would otherwise wait for their own answer. Opens by threads outside agent trees are answered here
- * at once; the rest go to the main loop through a pipe (kept in a backlog while the pipe is full).
+ * at once: per open one blocking read (a batch when several wait), a memory read of the tid byte
+ * map, the answer, and the close (one close_range per run of consecutive fds). The rest go to the
+ * main loop through a pipe (kept in a backlog while the pipe is full).
  */
 static void *perm_thread(void *arg)
 {
@@ -308,55 +351,62 @@ static void *perm_thread(void *arg)
 	struct fwd *backlog = 0;
 	size_t nb = 0, cap = 0;
 	char buf[8192] __attribute__((aligned(8)));
+	int done[sizeof buf / FAN_EVENT_METADATA_LEN];
 	for (;;) {
-		struct pollfd p[2] = {{.fd = fan_perm_fd, .events = POLLIN},
-		                      {.fd = qp[1], .events = nb ? POLLOUT : 0}};
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			continue;
-		for (;;) {
-			ssize_t n = read(fan_perm_fd, buf, sizeof buf);
-			if (n <= 0)
-				break;
-			struct fanotify_event_metadata *m = (void *)buf;
-			for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
-				if (m->fd < 0)
-					continue;
-				__atomic_fetch_add(&perm_events, 1, __ATOMIC_RELAXED);
-				pid_t tid = m->pid;
-				int fd = m->fd;
-				long cu = -1;
-				if (tid == tid_main || tid == tid_perm || tid == self ||
-				    !(m->mask & FAN_OPEN_PERM) || !may_be_agent(tid)) {
-					if (tid != tid_main && tid != tid_perm)
-						cu = is_canary(fd);
-					respond(fd, FAN_ALLOW);
-					close(fd);
-					if (cu < 0)
-						continue;
-					fd = -1; /* forward the sighting to the main loop */
-				}
-				if (nb == cap) {
-					size_t c = cap ? cap * 2 : 256;
-					struct fwd *b = realloc(backlog, c * sizeof *b);
-					if (!b) {
-						if (fd >= 0) {
-							respond(fd, FAN_ALLOW);
-							close(fd);
-						}
-						continue;
-					}
-					backlog = b;
-					cap = c;
-				}
-				backlog[nb++] = (struct fwd){fd, tid, (uid_t)(cu < 0 ? 0 : cu)};
-			}
+		if (nb) {
+			/* the backlog waits for room in the pipe: no blocking read now */
+			struct pollfd p[2] = {{.fd = fan_perm_fd, .events = POLLIN},
+			                      {.fd = qp[1], .events = POLLOUT}};
+			if (poll(p, 2, -1) < 0 || !(p[0].revents & POLLIN))
+				goto flush;
 		}
+		ssize_t n = read(fan_perm_fd, buf, sizeof buf);
+		if (n <= 0)
+			goto flush;
+		int nd = 0;
+		struct fanotify_event_metadata *m = (void *)buf;
+		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			if (m->fd < 0)
+				continue;
+			__atomic_fetch_add(&perm_events, 1, __ATOMIC_RELAXED);
+			pid_t tid = m->pid;
+			int fd = m->fd;
+			if (tid == tid_main || tid == tid_perm || tid == self) {
+				respond(fd, FAN_ALLOW);
+				done[nd++] = fd;
+				continue;
+			}
+			perm_seen(tid, tid_flags(tid));
+			if (!(m->mask & FAN_OPEN_PERM) || !may_be_agent(tid)) {
+				respond(fd, FAN_ALLOW);
+				done[nd++] = fd;
+				continue;
+			}
+			if (nb == cap) {
+				size_t c = cap ? cap * 2 : 256;
+				struct fwd *b = realloc(backlog, c * sizeof *b);
+				if (!b) {
+					respond(fd, FAN_ALLOW);
+					done[nd++] = fd;
+					continue;
+				}
+				backlog = b;
+				cap = c;
+			}
+			backlog[nb++] = (struct fwd){fd, tid};
+		}
+		close_fds(done, nd);
+	flush:;
+		/* whole records, at most PIPE_BUF bytes per write: all or nothing */
 		size_t sent = 0;
 		while (sent < nb) {
-			ssize_t w = write(qp[1], &backlog[sent], sizeof *backlog);
-			if (w != (ssize_t)sizeof *backlog)
+			size_t k = nb - sent;
+			if (k > PIPE_BUF / sizeof *backlog)
+				k = PIPE_BUF / sizeof *backlog;
+			ssize_t w = write(qp[1], &backlog[sent], k * sizeof *backlog);
+			if (w != (ssize_t)(k * sizeof *backlog))
 				break;
-			sent++;
+			sent += k;
 		}
 		memmove(backlog, backlog + sent, (nb - sent) * sizeof *backlog);
 		nb -= sent;
@@ -522,7 +572,11 @@ static void name_one(const struct fanotify_event_metadata *m)
 	if (have1 && (m->mask & (FAN_ATTRIB | FAN_CREATE))) {
 		long cu = ipc_canary_uid(p1);
 		if (cu >= 0) {
-			canary_seen((uid_t)cu, tid);
+			if (canary_via_perm(tid))
+				canary_seen((uid_t)cu, tid);
+			else
+				logmsg("canary write by %d was not seen by the permission thread",
+				       tid);
 			return;
 		}
 	}
@@ -580,8 +634,6 @@ void fan_name_poll(void)
 	}
 }
 
-static int perm_armed;
-
 /* fan_perm_arm - adds (ON) or removes the FAN_OPEN_PERM marks. Events already queued are still
  * answered by the permission thread. */
 void fan_perm_arm(int on)
@@ -595,6 +647,7 @@ void fan_perm_arm(int on)
 		    on)
 			logmsg("fanotify permission mark on %s: %s", cfg.roots[i], strerror(errno));
 	perm_armed = on;
+	perm_armed_ms = now_ms();
 	logmsg("permission events %s",
 	       on ? "armed (an agent tree is running)" : "disarmed (no agent tree)");
 }
@@ -604,7 +657,8 @@ int fan_init(char *mech, size_t len)
 {
 	self = getpid();
 	unsigned base = FAN_CLOEXEC | FAN_NONBLOCK;
-	fan_perm_fd = fanotify_init(base | FAN_CLASS_CONTENT | FAN_REPORT_TID,
+	/* blocking: the permission thread sleeps in read(2), no poll(2) per event */
+	fan_perm_fd = fanotify_init(FAN_CLOEXEC | FAN_CLASS_CONTENT | FAN_REPORT_TID,
 	                            O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (fan_perm_fd < 0) {
 		snprintf(mech, len, "fanotify permission events refused: %s", strerror(errno));
@@ -643,6 +697,7 @@ int fan_init(char *mech, size_t len)
 		root_fsid[i] = sf.f_fsid;
 	}
 	perm_armed = !cfg.lazy_perm;
+	perm_armed_ms = now_ms();
 	snprintf(mech, len, "ok");
 	return 0;
 }

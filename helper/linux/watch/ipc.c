@@ -35,9 +35,6 @@ struct client {
 static int lfd = -1;
 static struct client cl[WW_MAX_CLIENTS];
 char mechanisms[1024];
-extern struct ww_ino canary_ino[WW_MAX_CLIENTS];
-extern uid_t canary_uid[WW_MAX_CLIENTS];
-extern int ncanary;
 extern long perm_events, perm_agent, name_events;
 
 int ipc_init(void)
@@ -209,8 +206,8 @@ void canary_seen(uid_t uid, pid_t pid)
 	free(j.b);
 }
 
-/* make_canary - <state>/watch/canary for C's user, remembered by inode (fan.c reports writes to
- * it). */
+/* make_canary - <state>/watch/canary for C's user (fan.c reports writes to it: the daemon's
+ * `touch` opens it, which the permission thread answers, then sets its times, a name event). */
 static void make_canary(struct client *c)
 {
 	char p[600];
@@ -249,15 +246,6 @@ static void make_canary(struct client *c)
 	}
 ok:
 	close(fd);
-	for (int i = 0; i < ncanary; i++)
-		if (canary_uid[i] == c->uid && canary_ino[i].ino == st.st_ino)
-			return;
-	if (ncanary < WW_MAX_CLIENTS) {
-		canary_ino[ncanary] = (struct ww_ino){st.st_dev, st.st_ino};
-		canary_uid[ncanary] = c->uid;
-		__atomic_store_n(&ncanary, ncanary + 1,
-		                 __ATOMIC_RELEASE); /* read by the permission thread */
-	}
 }
 
 /* field - the value of "KEY" in flat JSON object S: a string (no escapes) or a number. NULL if

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,8 @@ static struct ring_buffer *rb;
 static unsigned next_tree;
 static long long last_scan_ms;
 int agent_tids_fd = -1;
+unsigned char *tid_bytes; /* the mmapped `tid_bytes` map (watch.h), 0 without eBPF */
+unsigned tid_bytes_n;     /* thread ids it covers */
 
 static struct ww_proc *slot(pid_t tid, int create)
 {
@@ -201,6 +204,8 @@ static void add_task(pid_t tid, pid_t tgid, unsigned tree)
 		if (tid == tgid)
 			bpf_map_update_elem(bpf_map__fd(skel->maps.agents), &k, &v, BPF_ANY);
 		bpf_map_update_elem(bpf_map__fd(skel->maps.agent_tids), &kt, &v, BPF_ANY);
+		if ((unsigned)tid < tid_bytes_n)
+			__atomic_fetch_or(&tid_bytes[tid], WW_TID_AGENT, __ATOMIC_SEQ_CST);
 	}
 }
 
@@ -309,6 +314,10 @@ static void task_gone(pid_t tid, int whole, int code)
 {
 	struct ww_proc *p = slot(tid, 0);
 	if (!p || !p->tree || p->dead_ms)
+		return;
+	/* the leader thread ended but the process lives on (a thread that execs takes the leader's
+	 * id, after the leader's exit): the id stays the process's */
+	if (!whole && tid == p->tgid)
 		return;
 	struct ww_tree *t = &trees[p->tree - 1];
 	pid_t tgid = p->tgid;
@@ -434,9 +443,23 @@ int proc_init(void)
 		return -1;
 	}
 	libbpf_set_print(0);
-	skel = watch_bpf__open_and_load();
+	skel = watch_bpf__open();
 	if (!skel) {
+		snprintf(bpf_why, sizeof bpf_why, "open failed: %s", strerror(errno));
+		return -1;
+	}
+	/* tid_bytes covers every id up to pid_max (a tid beyond it, after pid_max was raised, is
+	 * looked up in agent_tids) */
+	char pm[32];
+	long pid_max = read_file("/proc/sys/kernel/pid_max", pm, sizeof pm) > 0 ? atol(pm) : 0;
+	if (pid_max <= 0 || pid_max > (1L << 22))
+		pid_max = 1L << 22;
+	unsigned spans = (unsigned)((pid_max + WW_TID_SPAN - 1) / WW_TID_SPAN);
+	bpf_map__set_max_entries(skel->maps.tid_bytes, spans);
+	if (watch_bpf__load(skel)) {
 		snprintf(bpf_why, sizeof bpf_why, "load refused: %s", strerror(errno));
+		watch_bpf__destroy(skel);
+		skel = 0;
 		return -1;
 	}
 	if (watch_bpf__attach(skel)) {
@@ -455,6 +478,16 @@ int proc_init(void)
 	bpf_active = 1;
 	agent_tids_fd = bpf_map__fd(skel->maps.agent_tids);
 	agents_map_fd = bpf_map__fd(skel->maps.agents);
+	size_t len = (size_t)spans * WW_TID_SPAN;
+	void *m =
+	    mmap(0, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(skel->maps.tid_bytes), 0);
+	if (m == MAP_FAILED) {
+		logmsg("tid map mmap: %s (the permission thread asks agent_tids instead)",
+		       strerror(errno));
+	} else {
+		tid_bytes = m;
+		__atomic_store_n(&tid_bytes_n, spans * WW_TID_SPAN, __ATOMIC_RELEASE);
+	}
 	for (int i = 0; i < cfg.nsel; i++) {
 		const char *pat = cfg.sel[i].pattern;
 		if (cfg.sel[i].kind != 0 || strpbrk(pat, "*?[\\"))

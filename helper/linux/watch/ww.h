@@ -157,6 +157,9 @@ int fan_init(char *mech, size_t len);
 int fan_start_thread(void);
 void fan_perm_arm(int on); /* the permission responder; returns the queue fd the loop polls */
 extern int agent_tids_fd;  /* BPF map of agent-tree thread ids, -1 without eBPF */
+/* proc.c: the mmapped tid_bytes map (watch.h), tid_bytes_n ids (0 without it; published last) */
+extern unsigned char *tid_bytes;
+extern unsigned tid_bytes_n;
 void fan_perm_poll(void);
 void fan_name_poll(void);
 extern int fan_perm_fd, fan_name_fd;

@@ -36,6 +36,24 @@ struct {
 	__type(value, __u32);
 } agent_tids SEC(".maps");
 
+/* WW_TID_AGENT / WW_TID_PERM per thread id (watch.h); max_entries is set from pid_max at load */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 4194304 / WW_TID_SPAN);
+	__type(key, __u32);
+	__type(value, struct ww_tid_bytes);
+} tid_bytes SEC(".maps");
+
+/* tid_byte - the tid_bytes byte of TID, or 0 when TID is beyond the map (pid_max raised later:
+ * user space then asks agent_tids) */
+static __always_inline __u8 *tid_byte(__u32 tid)
+{
+	__u32 k = tid / WW_TID_SPAN;
+	struct ww_tid_bytes *v = bpf_map_lookup_elem(&tid_bytes, &k);
+	return v ? &v->b[tid & (WW_TID_SPAN - 1)] : 0;
+}
+
 /* executable names (comm, i.e. basename cut to 15 bytes) of `exe` agent selectors without glob
  * characters: such an exec joins the agent maps here, before it runs a single instruction of the
  * new image, so its first opens are already held; user space then assigns the real tree id */
@@ -69,14 +87,20 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ww_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctid = BPF_CORE_READ(child, pid);
 	__u32 *tree = bpf_map_lookup_elem(&agents, &ptgid);
-	if (!tree)
+	__u8 *b = tid_byte(ctid);
+	if (!tree) {
+		if (b)
+			*b = 0; /* a new thread: nothing a previous owner of the id left counts */
 		return 0;
+	}
 	__u32 t = *tree;
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
-	__u32 ctid = BPF_CORE_READ(child, pid);
 	bpf_map_update_elem(&agents, &ctgid, &t, BPF_ANY);
 	bpf_map_update_elem(&agent_tids, &ctid, &t, BPF_ANY);
+	if (b)
+		*b = WW_TID_AGENT;
 	struct ww_event *e = reserve(WW_FORK, child, t);
 	if (!e)
 		return 0;
@@ -90,6 +114,15 @@ int BPF_PROG(ww_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	__u32 *tree = bpf_map_lookup_elem(&agents, &tgid);
+	if (tree && old_pid != (pid_t)tgid) {
+		/* a thread other than the leader exec'd and took the tgid as its id; the leader's
+		 * exit (before this) removed that id from the maps */
+		__u32 t = *tree;
+		bpf_map_update_elem(&agent_tids, &tgid, &t, BPF_ANY);
+		__u8 *b = tid_byte(tgid);
+		if (b)
+			*b = WW_TID_AGENT;
+	}
 	if (!tree) {
 		char comm[16] = {};
 		BPF_CORE_READ_STR_INTO(&comm, p, comm);
@@ -97,6 +130,9 @@ int BPF_PROG(ww_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 			__u32 pending = WW_TREE_PENDING, tid = BPF_CORE_READ(p, pid);
 			bpf_map_update_elem(&agents, &tgid, &pending, BPF_ANY);
 			bpf_map_update_elem(&agent_tids, &tid, &pending, BPF_ANY);
+			__u8 *b = tid_byte(tid);
+			if (b)
+				*b = WW_TID_AGENT;
 		}
 	}
 	struct ww_event *e = reserve(WW_EXEC, p, tree ? *tree : 0);
@@ -130,6 +166,9 @@ int BPF_PROG(ww_exit, struct task_struct *p)
 	if (live == 0)
 		bpf_map_delete_elem(&agents, &tgid);
 	bpf_map_delete_elem(&agent_tids, &tid);
+	__u8 *b = tid_byte(tid);
+	if (b)
+		*b &= ~WW_TID_AGENT;
 	struct ww_event *e = reserve(WW_EXIT, p, t);
 	if (!e)
 		return 0;
