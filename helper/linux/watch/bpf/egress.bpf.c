@@ -18,6 +18,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "egress.h"
+#include "agents.h"
 // clang-format on
 
 char LICENSE[] SEC("license") = "GPL";
@@ -30,14 +31,6 @@ char LICENSE[] SEC("license") = "GPL";
  */
 const volatile __u16 steer_port4 = 0;
 const volatile __u16 steer_port6 = 0;
-
-/* reused: tgid -> tree id (bpf/watch.bpf.c) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u32);
-} agents SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

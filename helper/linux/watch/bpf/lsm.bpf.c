@@ -22,19 +22,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "lsm.h"
+#include "agents.h"
 // clang-format on
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define EPERM 1
-
-/* reused from watch.bpf.c (same definition): tgid of an agent-tree process -> tree id */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u32);
-} agents SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "watch.h"
+#include "agents.h"
 // clang-format on
 
 char LICENSE[] SEC("license") = "GPL";
@@ -20,13 +21,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22);
 } events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u32);
-} agents SEC(".maps");
 
 /* every task (thread id) of an agent tree: the permission thread in user space asks this map */
 struct {
